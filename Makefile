@@ -1,0 +1,31 @@
+# repro-gen's own tasks. `make help` lists them.
+PYTHON ?= python3
+EXAMPLE ?= examples/pytorch-rtx6000-uc.yaml
+OUT ?= out
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test lint golden bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+install: ## Install repro-gen with its test dependencies
+	$(PYTHON) -m pip install -e '.[test]'
+
+demo: ## The main job: render an example and run its local quick path
+	repro-gen render $(EXAMPLE) -o $(OUT)/demo
+
+test: ## Run the whole test suite
+	$(PYTHON) -m pytest
+
+lint: ## Lint the generator and the tests
+	$(PYTHON) -m ruff check generator tests benchmarks
+
+golden: ## Regenerate the golden trees (review the diff before committing)
+	$(PYTHON) -m tests.golden
+
+bench: ## Run the benchmarks
+	$(PYTHON) benchmarks/cli_speed.py
+
+clean: ## Remove build and demo outputs
+	rm -rf $(OUT) build dist .pytest_cache

@@ -1,0 +1,132 @@
+"""The command line. Thin: parse arguments, call the library, map errors to exit codes.
+
+Imports of pydantic, jinja2 and the rest happen inside the commands so that `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import ReproGenError, SpecError
+
+EXAMPLES = """
+\b
+Examples:
+  repro-gen init                          # answer a few questions, get spec.yaml
+  repro-gen init --defaults --set project.name=my-study --set chameleon.site=CHI@TACC
+  repro-gen validate spec.yaml            # list every problem, with line numbers
+  repro-gen render spec.yaml -o my-study  # write (or update) the generated repository
+  repro-gen render spec.yaml -o my-study --dry-run --diff
+  repro-gen schema > spec.schema.json     # JSON Schema for editor completion
+"""
+
+
+class _Group(click.Group):
+    """Maps every repro-gen error to its exit code, in this one place."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ReproGenError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            message = str(exc) if isinstance(exc, SpecError) else f"error: {exc}"
+            click.secho(message, fg="red", err=True)
+            ctx.exit(exc.exit_code)
+        except OSError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.secho(f"error: {exc}", fg="red", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=_Group, epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="repro-gen")
+@click.option("--debug", is_flag=True, help="Show full tracebacks.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """Render a reproducible ML research repository for Chameleon Cloud from a spec."""
+    ctx.obj = {"debug": debug}
+
+
+@main.command()
+@click.argument("spec_path", metavar="SPEC", type=click.Path(dir_okay=False, path_type=Path))
+def validate(spec_path: Path) -> None:
+    """Check SPEC; list every problem as FILE:LINE: field: what — fix (exit 2)."""
+    from .loader import load
+
+    spec = load(spec_path)
+    click.echo(f"{spec_path}: valid ({spec.chameleon.site}, {spec.hardware_name}, "
+               f"{spec.accelerator}, {spec.training.framework})")
+
+
+@main.command()
+@click.argument("spec_path", metavar="SPEC", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Directory of the generated repository (default: the project name).")
+@click.option("--dry-run", is_flag=True, help="Write nothing; show what would happen.")
+@click.option("--diff", "show_diff", is_flag=True, help="Show unified diffs of what changes.")
+@click.option("--force", is_flag=True, help="Overwrite files you edited (no merge).")
+def render(spec_path: Path, out_dir: Path | None, dry_run: bool, show_diff: bool,
+           force: bool) -> None:
+    """Render SPEC into a repository; merge with your edits on re-render."""
+    from . import write
+    from .errors import ConflictError
+    from .loader import load
+    from .render import render as render_tree
+    from .report import summary_table
+
+    spec = load(spec_path)
+    out_dir = out_dir or Path(spec.project.name)
+    tree = render_tree(spec)
+    actions = write.plan(out_dir, tree, force=force)
+    if show_diff:
+        for action in actions:
+            if action.writes:
+                click.echo(write.diff(action), nl=False)
+    if not dry_run:
+        write.apply(out_dir, tree, actions)
+    click.echo(summary_table(actions, out_dir, dry_run))
+    conflicts = [a.path for a in actions if a.status == write.CONFLICT]
+    if conflicts:
+        raise ConflictError(conflicts)
+
+
+@main.command()
+def schema() -> None:
+    """Print the spec's JSON Schema."""
+    import json
+
+    from .spec import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+@main.command()
+@click.option("-o", "--output", "out_path", default="spec.yaml", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path), help="Where to write the spec.")
+@click.option("--defaults", is_flag=True, help="Ask nothing; take defaults and --set values.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Answer a question up front, e.g. --set chameleon.site=CHI@TACC.")
+@click.option("--force", is_flag=True, help="Overwrite an existing spec file.")
+def init(out_path: Path, defaults: bool, overrides: tuple[str, ...], force: bool) -> None:
+    """Ask the questions that matter and write a spec file."""
+    from .questions import ask, spec_text
+
+    if out_path.exists() and not force:
+        raise ReproGenError(f"{out_path} exists; choose another -o path or pass --force")
+    interactive = not defaults
+    if interactive and not sys.stdin.isatty():
+        raise ReproGenError("no terminal to ask questions on; use --defaults with --set KEY=VALUE")
+    answers = ask(overrides, interactive=interactive)
+    out_path.write_text(spec_text(answers), encoding="utf-8")
+    click.echo(f"wrote {out_path}; next: repro-gen render {out_path}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

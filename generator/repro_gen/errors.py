@@ -1,0 +1,62 @@
+"""One error hierarchy. The CLI maps each kind to an exit code in exactly one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ReproGenError(Exception):
+    """Base class of every error repro-gen reports to a user without a traceback."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a spec: where it is, what is wrong, how to fix it."""
+
+    field: str
+    message: str
+    hint: str = ""
+    line: int | None = None
+
+    def format(self, source: str) -> str:
+        where = f"{source}:{self.line}" if self.line else source
+        text = f"{where}: {self.field}: {self.message}"
+        return f"{text} — {self.hint}" if self.hint else text
+
+
+class SpecError(ReproGenError):
+    """The spec is invalid; carries every problem found, not just the first."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[Problem], source: str = "spec.yaml") -> None:
+        self.problems = problems
+        self.source = source
+        super().__init__("\n".join(p.format(source) for p in problems))
+
+
+class UnsafePathError(ReproGenError):
+    """A destination path would escape the output directory or pass through a symlink."""
+
+    exit_code = 3
+
+
+class ConflictError(ReproGenError):
+    """A re-render could not merge the user's edits with the generator's changes."""
+
+    exit_code = 4
+
+    def __init__(self, paths: list[str]) -> None:
+        self.paths = paths
+        listed = "\n".join(f"  {p}" for p in paths)
+        super().__init__(
+            f"{len(paths)} file(s) have conflicts; resolve the <<<<<<< markers, then re-run:\n{listed}"
+        )
+
+
+class BlueprintError(ReproGenError):
+    """A blueprint or its manifest is broken (a bug in repro-gen, not in the spec)."""
+
+    exit_code = 5

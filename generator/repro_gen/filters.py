@@ -1,0 +1,106 @@
+"""Per-language quoting, so that no spec value can break out of the file it lands in.
+
+Every spec string reaches a template through one of these filters. Identifiers (names that end up
+unquoted: resource names, hostnames, tags) are checked against an allow-list instead of escaped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Callable
+from typing import Any
+
+from .errors import BlueprintError
+
+_IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
+
+_HCL_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def hcl_string(value: Any) -> str:
+    """A quoted HCL string literal whose decoded value is exactly `value`."""
+    text = str(value)
+    out = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch in ("$", "%") and text[i + 1 : i + 2] == "{":
+            # Template introducers are escaped by doubling the sigil: $${ and %%{.
+            out.append(ch + ch + "{")
+            i += 2
+            continue
+        if ch in _HCL_ESCAPES:
+            out.append(_HCL_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F or 0xD800 <= ord(ch) <= 0xDFFF:
+            out.append(f"\\u{ord(ch):04x}")
+        elif not ch.isprintable():
+            out.append(f"\\U{ord(ch):08x}" if ord(ch) > 0xFFFF else f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+        i += 1
+    return '"' + "".join(out) + '"'
+
+
+def hcl_list(values: Any) -> str:
+    return "[" + ", ".join(hcl_string(v) for v in values) + "]"
+
+
+def yaml_scalar(value: Any) -> str:
+    """A YAML scalar: JSON's double-quoted form is valid YAML and escapes everything."""
+    if isinstance(value, bool) or value is None or isinstance(value, int | float):
+        return json.dumps(value)
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def ansible_scalar(value: Any) -> str:
+    """A YAML scalar that Ansible will never template (`{{ }}` in a spec value stays text)."""
+    if isinstance(value, bool) or value is None or isinstance(value, int | float):
+        return json.dumps(value)
+    return "!unsafe " + json.dumps(str(value), ensure_ascii=False)
+
+
+def shell_word(value: Any) -> str:
+    return shlex.quote(str(value))
+
+
+def make_word(value: Any) -> str:
+    """A shell word inside a Makefile recipe or variable: make expands `$`, so double it."""
+    return shlex.quote(str(value)).replace("$", "$$")
+
+
+def python_literal(value: Any) -> str:
+    """A Python literal (str, int, bool, None, lists and dicts of those)."""
+    return repr(value)
+
+
+def json_value(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def markdown_text(value: Any) -> str:
+    """Plain text inside Markdown: neutralise markup and raw HTML."""
+    return re.sub(r"([\\`*_{}\[\]<>()#+!|])", r"\\\1", str(value))
+
+
+def ident(value: Any) -> str:
+    """An identifier that lands unquoted; it must already match the allow-list."""
+    text = str(value)
+    if not _IDENT.match(text):
+        raise BlueprintError(f"{text!r} is not a safe identifier (validated spec values always are)")
+    return text
+
+
+FILTERS: dict[str, Callable[..., str]] = {
+    "hcl": hcl_string,
+    "hcl_list": hcl_list,
+    "yaml": yaml_scalar,
+    "ansible": ansible_scalar,
+    "sh": shell_word,
+    "make": make_word,
+    "py": python_literal,
+    "json": json_value,
+    "md": markdown_text,
+    "ident": ident,
+}

@@ -1,0 +1,81 @@
+"""The declarative manifests: which blueprint renders to which output path, under which condition.
+
+Each blueprint family (`blueprints/<family>/manifest.yaml`) lists its files:
+
+    files:
+      - template: main.tf.j2        # relative to the family folder
+        dest: terraform/main.tf     # relative to the generated repo; fixed, no logic in names
+        when: spec.site.is_baremetal   # optional Jinja expression over the render context
+        mode: "0755"                # optional, default 0644
+        copy: true                  # optional: ship the file verbatim, no templating
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path, PurePosixPath
+
+import yaml
+
+from .errors import BlueprintError
+
+_ALLOWED_KEYS = {"template", "dest", "when", "mode", "copy"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    family: str
+    template: str  # path relative to the blueprints root, POSIX separators
+    dest: str
+    when: str | None = None
+    mode: int = 0o644
+    copy: bool = False
+
+
+def blueprints_root() -> Path:
+    """The installed blueprints (wheel) or the repository's own folder (source checkout)."""
+    override = os.environ.get("REPRO_GEN_BLUEPRINTS")
+    if override:
+        return Path(override)
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "blueprints", here.parent.parent / "blueprints"):
+        if candidate.is_dir():
+            return candidate
+    raise BlueprintError(f"blueprints not found next to {here}; reinstall repro-gen")
+
+
+def safe_relative(path: str, what: str) -> str:
+    """Reject absolute paths, `..`, backslashes and empty parts in a manifest path."""
+    pure = PurePosixPath(path)
+    if (not path or "\\" in path or pure.is_absolute()
+            or any(part in ("", ".", "..") for part in path.split("/"))):
+        raise BlueprintError(f"{what} {path!r} must be a plain relative path")
+    return str(pure)
+
+
+@cache
+def load(root: Path | None = None) -> tuple[Entry, ...]:
+    """Every entry of every family's manifest, in a stable order."""
+    root = root or blueprints_root()
+    entries: list[Entry] = []
+    for manifest in sorted(root.glob("*/manifest.yaml")):
+        family = manifest.parent.name
+        data = yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}
+        for item in data.get("files", []):
+            unknown = set(item) - _ALLOWED_KEYS
+            if unknown:
+                raise BlueprintError(f"{manifest}: unknown keys {sorted(unknown)} in {item}")
+            template = f"{family}/{safe_relative(item['template'], 'template')}"
+            if not (root / template).is_file():
+                raise BlueprintError(f"{manifest}: template {template} does not exist")
+            entries.append(Entry(
+                family=family,
+                template=template,
+                dest=safe_relative(item["dest"], "dest"),
+                when=item.get("when"),
+                mode=int(str(item.get("mode", "0644")), 8),
+                copy=bool(item.get("copy", False)),
+            ))
+    return tuple(entries)

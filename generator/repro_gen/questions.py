@@ -1,0 +1,159 @@
+"""`repro-gen init`: the questions that matter, asked in order, each validated as it is answered.
+
+The questions carry no rules of their own: choices come from the catalog and every answer is
+checked by the same `spec.validate` that checks spec files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import click
+import yaml
+
+from . import catalog
+from .errors import Problem, SpecError
+from .spec import DEFAULT_NODE_TYPE, validate
+
+Answers = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str  # dotted spec path
+    text: str
+    default: Callable[[Answers], Any]
+    choices: Callable[[Answers], list[str]] | None = None
+    applies: Callable[[Answers], bool] = lambda a: True
+    kind: str = "str"  # str | int | bool | list
+
+
+def _site(a: Answers) -> catalog.Site:
+    return catalog.SITES[a.get("chameleon.site", "CHI@UC")]
+
+
+def _hardware(a: Answers) -> catalog.Hardware | None:
+    return catalog.hardware_for(_site(a).name, a.get("chameleon.node_type")
+                                or a.get("chameleon.flavor") or "")
+
+
+QUESTIONS: tuple[Question, ...] = (
+    Question("project.name", "Project name (lowercase, digits, hyphens)", lambda a: "my-study"),
+    Question("chameleon.site", "Chameleon site", lambda a: "CHI@UC",
+             choices=lambda a: list(catalog.SITES)),
+    Question("chameleon.node_type", "Bare-metal node type",
+             lambda a: DEFAULT_NODE_TYPE["nvidia"] if _site(a).name == "CHI@UC"
+             else "gpu_a100_pcie",
+             choices=lambda a: catalog.hardware_names(_site(a).name),
+             applies=lambda a: _site(a).is_baremetal),
+    Question("chameleon.flavor", "KVM flavor", lambda a: "g1.h100.pci.1",
+             choices=lambda a: catalog.hardware_names(_site(a).name),
+             applies=lambda a: not _site(a).is_baremetal),
+    # Only composable hardware leaves the accelerator open; elsewhere it follows the node type.
+    Question("accelerator", "Accelerator",
+             lambda a: (_hardware(a) or catalog.NODE_TYPES["gpu_rtx_6000"]).accelerators[0],
+             choices=lambda a: list((_hardware(a) or catalog.NODE_TYPES["gpu_rtx_6000"]).accelerators),
+             applies=lambda a: len(getattr(_hardware(a), "accelerators", ())) > 1),
+    Question("chameleon.node_count", "Number of nodes", lambda a: 1, kind="int"),
+    Question("chameleon.lease_hours", f"Lease length in hours (max {catalog.MAX_LEASE_HOURS})",
+             lambda a: 24, kind="int"),
+    Question("chameleon.ssh_cidrs", "Networks allowed to SSH in (comma-separated CIDRs)",
+             lambda a: [], applies=lambda a: _site(a).security_groups_enforced, kind="list"),
+    Question("training.framework", "ML framework", lambda a: "pytorch",
+             choices=lambda a: list(catalog.FRAMEWORKS)),
+    Question("tracking.artifact_store", "Artifact store (minio on the node, or the Chameleon"
+             " object store)", lambda a: "minio", choices=lambda a: list(catalog.ARTIFACT_STORES)),
+    Question("tracking.backups", "Back up runs to the Chameleon object store?", lambda a: True,
+             kind="bool"),
+    Question("integrations.huggingface", "Use a Hugging Face token and model cache?",
+             lambda a: a.get("training.framework") == "huggingface", kind="bool",
+             applies=lambda a: a.get("training.framework") in ("huggingface", "pytorch",
+                                                               "lightning")),
+    Question("integrations.github", "Add a GitHub Actions workflow running `make check`?",
+             lambda a: False, kind="bool"),
+)
+
+
+def _nest(answers: Answers) -> dict[str, Any]:
+    data: dict[str, Any] = {"version": 1}
+    for key, value in answers.items():
+        node = data
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    data.setdefault("project", {}).setdefault("name", "my-study")
+    return data
+
+
+def _problems_for(key: str, answers: Answers) -> list[Problem]:
+    try:
+        validate(_nest(answers))
+    except SpecError as exc:
+        return [p for p in exc.problems if p.field == key or p.field.startswith(key + ".")
+                or (key == "accelerator" and p.field == "accelerator")]
+    return []
+
+
+def _parse_override(item: str) -> tuple[str, Any]:
+    if "=" not in item:
+        raise SpecError([Problem(item, "expected KEY=VALUE", "e.g. --set chameleon.site=CHI@TACC")],
+                        "--set")
+    key, raw = item.split("=", 1)
+    return key.strip(), yaml.safe_load(raw) if raw.strip() else ""
+
+
+def _prompt(q: Question, answers: Answers) -> Any:
+    default = q.default(answers)
+    if q.kind == "bool":
+        return click.confirm(q.text, default=bool(default))
+    if q.kind == "int":
+        return click.prompt(q.text, default=default, type=int)
+    if q.kind == "list":
+        raw = click.prompt(q.text, default=",".join(default))
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    choices = q.choices(answers) if q.choices else None
+    ptype = click.Choice(choices) if choices else str
+    if choices and default not in choices:
+        default = choices[0]
+    return click.prompt(q.text, default=default, type=ptype, show_choices=True)
+
+
+def ask(overrides: Iterable[str], interactive: bool = True) -> Answers:
+    """Answers from --set values, then the applicable questions (or their defaults)."""
+    given = dict(_parse_override(item) for item in overrides)
+    answers: Answers = {}
+    for q in QUESTIONS:
+        if not q.applies({**answers, **given}):
+            continue
+        if q.key in given:
+            answers[q.key] = given.pop(q.key)
+        elif interactive:
+            while True:
+                answers[q.key] = _prompt(q, answers)
+                problems = _problems_for(q.key, answers)
+                if not problems:
+                    break
+                for p in problems:
+                    click.secho(f"  {p.message} — {p.hint}", fg="red", err=True)
+            continue
+        else:
+            default = q.default(answers)
+            if default in ([], None):
+                continue
+            answers[q.key] = default
+        problems = _problems_for(q.key, answers)
+        if problems:
+            raise SpecError(problems, "--set" if q.key in dict(map(_parse_override, overrides))
+                            else "defaults")
+    answers.update(given)  # keys no question asks about (e.g. training.seed)
+    validate(_nest(answers), source="answers")
+    return answers
+
+
+def spec_text(answers: Answers) -> str:
+    header = ("# repro-gen spec: `repro-gen validate` checks it, `repro-gen render` uses it.\n"
+              "# Every field and its default: `repro-gen schema`, or the README's reference.\n")
+    return header + yaml.safe_dump(_nest(answers), sort_keys=False, allow_unicode=True)

@@ -1,0 +1,346 @@
+"""The spec: pydantic models, defaults and the cross-field rules that come from the catalog.
+
+Validation runs in two passes. Pydantic checks types, patterns and unknown keys; then `RULES`
+check what depends on several fields (site × hardware × accelerator × image) and fill the defaults
+that depend on other answers. Every problem names its field and how to fix it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from . import catalog
+from .errors import Problem, SpecError
+
+SLUG = r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"
+IDENT = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+PINNED_REQUIREMENT = r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9_,.-]+\])?==[A-Za-z0-9][A-Za-z0-9.+!_-]*$"
+REPO_URL = r"^(https://[A-Za-z0-9.-]+(:[0-9]+)?/[A-Za-z0-9._~/-]+|git@[A-Za-z0-9.-]+:[A-Za-z0-9._~/-]+)$"
+ENTRY_POINT = r"^[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*\.py$"
+EXPERIMENT = r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,62}$"
+PRINTABLE_LINE = r"^[^\x00-\x1f\x7f]*$"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Project(_Section):
+    name: Annotated[str, Field(pattern=SLUG, description=(
+        "Project slug; names the repo, the lease, the nodes, the compose project and buckets."))]
+    description: Annotated[str, Field(max_length=200, pattern=PRINTABLE_LINE,
+                                      description="One line shown in the generated README.")] = ""
+    repo_url: Annotated[str | None, Field(pattern=REPO_URL, description=(
+        "Git remote the node clones your code from (https or git@); no credentials."))] = None
+
+
+class Chameleon(_Section):
+    site: Annotated[Literal["CHI@UC", "CHI@TACC", "KVM@TACC"],
+                    Field(description="Chameleon site.")] = "CHI@UC"
+    cloud: Annotated[str | None, Field(pattern=IDENT, description=(
+        "clouds.yaml entry holding this site's application credential."
+        " Default: chi_uc, chi_tacc or kvm_tacc."))] = None
+    node_type: Annotated[str | None, Field(pattern=IDENT, description=(
+        "Bare-metal node type (CHI@UC, CHI@TACC). Default: gpu_rtx_6000."))] = None
+    flavor: Annotated[str | None, Field(pattern=IDENT, description=(
+        "KVM flavor (KVM@TACC only), e.g. g1.h100.pci.1 or m1.xlarge."))] = None
+    node_count: Annotated[int, Field(ge=1, le=8, strict=True,
+                                     description="Nodes in the lease; node 1 hosts tracking.")] = 1
+    image: Annotated[str | None, Field(pattern=IDENT, description=(
+        "OS image. Default: the -CUDA image for NVIDIA, the ROCm image for AMD, plain Ubuntu"
+        " otherwise."))] = None
+    lease_hours: Annotated[int, Field(ge=1, le=catalog.MAX_LEASE_HOURS, strict=True,
+                                      description="Lease length in hours (at most 7 days).")] = 24
+    key_pair: Annotated[str | None, Field(pattern=IDENT, description=(
+        "OpenStack key pair name at the site. Default: the project name."))] = None
+    ssh_cidrs: Annotated[list[str], Field(max_length=16, description=(
+        "CIDRs allowed to SSH in (KVM@TACC security group). Not allowed on bare metal,"
+        " where security groups are not enforced."))] = []
+
+    @field_validator("ssh_cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        out = []
+        for cidr in value:
+            try:
+                net = ipaddress.ip_network(cidr, strict=True)
+            except ValueError as exc:
+                raise ValueError(f"{cidr!r} is not a CIDR block like 203.0.113.7/32 ({exc})") from None
+            if net.prefixlen == 0:
+                raise ValueError(f"{cidr!r} opens SSH to the whole internet; list your own networks")
+            out.append(str(net))
+        return out
+
+
+class Training(_Section):
+    framework: Annotated[Literal["pytorch", "lightning", "tensorflow", "sklearn", "huggingface"],
+                         Field(description="ML framework of the generated training code.")] = "pytorch"
+    python: Annotated[Literal["3.10", "3.11", "3.12"],
+                      Field(description="Python version of the training image.")] = "3.11"
+    entry_point: Annotated[str, Field(pattern=ENTRY_POINT, description=(
+        "Script under training/ that `make train` runs."))] = "train.py"
+    extra_dependencies: Annotated[list[Annotated[str, Field(pattern=PINNED_REQUIREMENT)]],
+                                  Field(max_length=64, description=(
+                                      "Extra pip requirements, each pinned with == ."))] = []
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1, strict=True,
+                               description="Random seed (0 is a valid seed).")] = 42
+
+
+class Tracking(_Section):
+    experiment: Annotated[str | None, Field(pattern=EXPERIMENT, description=(
+        "MLflow experiment name. Default: the project name."))] = None
+    artifact_store: Annotated[Literal["minio", "chameleon"], Field(description=(
+        "minio: MinIO on the node; chameleon: the site's object store over S3 (outlives"
+        " leases)."))] = "minio"
+    backups: Annotated[bool, Field(strict=True, description=(
+        "Back up PostgreSQL and artifacts to the Chameleon object store."))] = True
+    backup_schedule: Annotated[Literal["hourly", "daily"],
+                               Field(description="How often the backup timer runs.")] = "daily"
+
+
+class Integrations(_Section):
+    huggingface: Annotated[bool, Field(strict=True, description=(
+        "Pass HF_TOKEN from the secrets file to training and cache models on a volume."))] = False
+    github: Annotated[bool, Field(strict=True, description=(
+        "Generate a GitHub Actions workflow that runs `make check`."))] = False
+
+
+class Spec(_Section):
+    version: Annotated[Literal[1], Field(description="Spec format version.")] = 1
+    project: Project
+    chameleon: Chameleon = Chameleon()
+    accelerator: Annotated[Literal["nvidia", "amd", "none"] | None, Field(description=(
+        "GPU vendor. Default: what the node type or flavor carries."))] = None
+    training: Training = Training()
+    tracking: Tracking = Tracking()
+    integrations: Integrations = Integrations()
+
+    # Derived facts the blueprints use; valid once `validate` has resolved the defaults.
+    @property
+    def site(self) -> catalog.Site:
+        return catalog.SITES[self.chameleon.site]
+
+    @property
+    def hardware(self) -> catalog.Hardware:
+        hw = catalog.hardware_for(self.chameleon.site, self.hardware_name)
+        assert hw is not None
+        return hw
+
+    @property
+    def hardware_name(self) -> str:
+        return self.chameleon.node_type or self.chameleon.flavor or ""
+
+    @property
+    def gpu(self) -> bool:
+        return self.accelerator in ("nvidia", "amd")
+
+
+# Hints for pydantic's own errors, by field path (placeholders: {n} = list index).
+HINTS: dict[str, str] = {
+    "project.name": "use 3-32 lowercase letters, digits and hyphens, starting with a letter",
+    "project.description": "use a single line of at most 200 printable characters",
+    "project.repo_url": "use https://host/owner/repo.git or git@host:owner/repo.git, without credentials",
+    "chameleon.node_count": "use a whole number from 1 to 8",
+    "chameleon.lease_hours": f"use a whole number of hours from 1 to {catalog.MAX_LEASE_HOURS}",
+    "chameleon.ssh_cidrs": "list networks like 203.0.113.7/32",
+    "training.extra_dependencies": "pin each one exactly, like pandas==2.2.3",
+    "training.entry_point": "use a relative path to a .py file under training/, like train.py",
+    "training.seed": "use a whole number from 0 to 4294967295",
+    "tracking.experiment": "use letters, digits, spaces, '_', '.', '-' (at most 63)",
+}
+
+
+def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] = Spec
+    for part in path:
+        field = model.model_fields.get(str(part))
+        ann = getattr(field, "annotation", None)
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model = ann
+        else:
+            return None
+    return model
+
+
+def _hint(path: tuple[Any, ...], kind: str, ctx: dict[str, Any]) -> str:
+    if kind == "extra_forbidden":
+        parent = _model_at(path[:-1])
+        if parent is not None:
+            return "remove it; keys allowed here: " + ", ".join(parent.model_fields)
+        return "remove it"
+    if kind == "missing":
+        return "add it"
+    if kind == "literal_error":
+        return f"use one of: {ctx.get('expected', '')}".replace("'", "")
+    generic = ".".join(str(p) for p in path if not isinstance(p, int))
+    return HINTS.get(generic, "")
+
+
+def _pydantic_problems(exc: ValidationError) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        path = tuple(err["loc"])
+        kind = err["type"]
+        message = err["msg"]
+        if kind == "extra_forbidden":
+            message = "unknown key"
+        elif kind == "string_pattern_mismatch":
+            message = f"{err['input']!r} is not allowed"
+        elif kind == "value_error":
+            message = message.removeprefix("Value error, ")
+        problems.append(Problem(".".join(map(str, path)) or "(top level)", message,
+                                _hint(path, kind, err.get("ctx") or {})))
+    return problems
+
+
+# ----- cross-field rules ------------------------------------------------------------------------
+
+Rule = Callable[[Spec], Iterator[Problem]]
+RULES: list[Rule] = []
+
+
+def rule(fn: Rule) -> Rule:
+    RULES.append(fn)
+    return fn
+
+
+@rule
+def _hardware_matches_site(spec: Spec) -> Iterator[Problem]:
+    c = spec.chameleon
+    site = spec.site
+    if site.is_baremetal:
+        if c.flavor is not None:
+            yield Problem("chameleon.flavor", f"flavors are for KVM@TACC, not {site.name}",
+                          "remove flavor and set node_type (bare metal)")
+        if c.ssh_cidrs:
+            yield Problem("chameleon.ssh_cidrs",
+                          f"{site.name} does not enforce security groups, so this would not"
+                          " restrict anything",
+                          "remove ssh_cidrs; services bind 127.0.0.1 and are reached over SSH")
+        name, field, choices = c.node_type, "chameleon.node_type", catalog.hardware_names(site.name)
+    else:
+        if c.node_type is not None:
+            yield Problem("chameleon.node_type", "KVM@TACC runs virtual machines, not node types",
+                          "remove node_type and set flavor, e.g. g1.h100.pci.1 or m1.xlarge")
+        if c.flavor is None:
+            yield Problem("chameleon.flavor", "KVM@TACC needs a flavor",
+                          "set flavor to one of: " + ", ".join(catalog.hardware_names(site.name)))
+        if not c.ssh_cidrs:
+            yield Problem("chameleon.ssh_cidrs",
+                          "KVM@TACC enforces security groups, so SSH needs an allowed network",
+                          "list your networks, e.g. ssh_cidrs: [203.0.113.7/32]")
+        name, field, choices = c.flavor, "chameleon.flavor", catalog.hardware_names(site.name)
+    if name is not None and name not in choices:
+        hw = catalog.hardware_for(site.name, name)
+        where = f"only at {', '.join(hw.sites)}" if hw else "unknown"
+        yield Problem(field, f"{name!r} is not available at {site.name} ({where})",
+                      "use one of: " + ", ".join(choices))
+
+
+@rule
+def _accelerator_matches_hardware(spec: Spec) -> Iterator[Problem]:
+    hw = catalog.hardware_for(spec.chameleon.site, spec.hardware_name)
+    if hw is None or spec.accelerator is None or spec.accelerator in hw.accelerators:
+        return
+    field = "chameleon.node_type" if spec.site.is_baremetal else "chameleon.flavor"
+    yield Problem("accelerator",
+                  f"{spec.accelerator!r} contradicts {field.split('.')[1]} {hw.name!r}, which carries"
+                  f" {' or '.join(hw.accelerators)}",
+                  f"set accelerator: {hw.accelerators[0]}, or change {field} to hardware with"
+                  f" {spec.accelerator} accelerators")
+
+
+@rule
+def _image_exists_and_fits(spec: Spec) -> Iterator[Problem]:
+    name = spec.chameleon.image
+    if name is None:
+        return
+    image = catalog.IMAGES.get(name)
+    here = catalog.images_at(spec.chameleon.site)
+    if image is None or spec.chameleon.site not in image.sites:
+        yield Problem("chameleon.image", f"{name!r} is not offered at {spec.chameleon.site}",
+                      "use one of: " + ", ".join(here))
+        return
+    hw = catalog.hardware_for(spec.chameleon.site, spec.hardware_name)
+    if hw is not None and hw.required_image and name != hw.required_image:
+        yield Problem("chameleon.image", f"{hw.name} needs the {hw.required_image} image",
+                      f"set image: {hw.required_image} (or remove image to get it by default)")
+        return
+    accel = spec.accelerator
+    if accel == "amd" and image.ships != "amd":
+        yield Problem("chameleon.image", "AMD GPUs need the ROCm image",
+                      "set image: CC-Ubuntu24.04-ROCm")
+    elif accel in ("none", "nvidia") and image.ships == "amd":
+        yield Problem("chameleon.image", "the ROCm image is for AMD GPU nodes",
+                      f"use one of: {', '.join(i for i in here if 'ROCm' not in i)}")
+    elif accel == "none" and image.ships != "none":
+        yield Problem("chameleon.image", f"{name} ships GPU drivers but this node has no GPU",
+                      f"use {name.split('-')[0]} instead")
+
+
+DEFAULT_NODE_TYPE = {"nvidia": "gpu_rtx_6000", "amd": "gpu_mi100", "none": "compute_cascadelake_r"}
+
+
+def _resolve(spec: Spec) -> Spec:
+    """Fill the defaults that depend on other fields."""
+    c = spec.chameleon
+    site = spec.site
+    node_type = c.node_type
+    if site.is_baremetal and node_type is None:
+        node_type = DEFAULT_NODE_TYPE[spec.accelerator or "nvidia"]
+    hw = catalog.hardware_for(c.site, node_type or c.flavor or "")
+    accel = spec.accelerator or (hw.accelerators[0] if hw else None)
+    image = c.image
+    if image is None and hw is not None and accel is not None:
+        image = hw.required_image or catalog.DEFAULT_IMAGE[accel]
+    chameleon = c.model_copy(update={
+        "node_type": node_type,
+        "cloud": c.cloud or site.cloud_entry,
+        "image": image,
+        "key_pair": c.key_pair or spec.project.name,
+    })
+    tracking = spec.tracking.model_copy(
+        update={"experiment": spec.tracking.experiment or spec.project.name})
+    return spec.model_copy(update={"chameleon": chameleon, "accelerator": accel,
+                                   "tracking": tracking})
+
+
+def validate(data: Any, lines: dict[tuple[str, ...], int] | None = None,
+             source: str = "spec.yaml") -> Spec:
+    """Validate raw spec data; return the spec with every default resolved, or raise SpecError."""
+    try:
+        spec = Spec.model_validate(data)
+        problems: list[Problem] = []
+    except ValidationError as exc:
+        problems = _pydantic_problems(exc)
+    if not problems:
+        spec = _resolve(spec)
+        for check in RULES:
+            problems.extend(check(spec))
+    if problems:
+        raise SpecError([_with_line(p, lines or {}) for p in problems], source)
+    return spec
+
+
+def _with_line(problem: Problem, lines: dict[tuple[str, ...], int]) -> Problem:
+    parts = tuple(problem.field.split("."))
+    while parts and parts not in lines:
+        parts = parts[:-1]
+    line = lines.get(parts) if parts else lines.get(())
+    return Problem(problem.field, problem.message, problem.hint, line)
+
+
+def normalized(spec: Spec) -> dict[str, Any]:
+    """The spec with every default filled in, as plain data (stable key order)."""
+    return spec.model_dump(mode="json")
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Spec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "repro-gen spec"
+    return schema

@@ -1,0 +1,61 @@
+"""The generated repo's `.repro-gen/`: what was rendered last, by which generator, from which spec.
+
+`state.json` is small and read by the generated code's provenance (generator version, spec hash).
+`last-render.json` keeps the exact content of every file as rendered last time: it is the common
+ancestor of the three-way merge that preserves a researcher's edits on the next render.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__
+from .render import SPEC_COPY, STATE_DIR, Tree
+
+STATE_FILE = f"{STATE_DIR}/state.json"
+BASE_FILE = f"{STATE_DIR}/last-render.json"
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class State:
+    generator_version: str = __version__
+    spec_sha256: str = ""
+    base: dict[str, bytes] = field(default_factory=dict)
+
+    @classmethod
+    def from_tree(cls, tree: Tree) -> State:
+        return cls(__version__, sha256(tree[SPEC_COPY].content),
+                   {path: f.content for path, f in tree.items()})
+
+    def files(self) -> dict[str, bytes]:
+        """The state files themselves, to be written with the rendered tree."""
+        summary = {
+            "generator_version": self.generator_version,
+            "spec_sha256": self.spec_sha256,
+            "files": {p: sha256(c) for p, c in sorted(self.base.items())},
+        }
+        base = {p: c.decode("utf-8") for p, c in sorted(self.base.items())}
+        return {
+            STATE_FILE: (json.dumps(summary, indent=2) + "\n").encode(),
+            BASE_FILE: (json.dumps(base, indent=1, ensure_ascii=False) + "\n").encode(),
+        }
+
+
+def read(out_dir: Path) -> State | None:
+    """The state of an earlier render into out_dir, or None for a first render."""
+    summary_path, base_path = out_dir / STATE_FILE, out_dir / BASE_FILE
+    if not summary_path.is_file() or summary_path.is_symlink():
+        return None
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    base: dict[str, bytes] = {}
+    if base_path.is_file() and not base_path.is_symlink():
+        raw = json.loads(base_path.read_text(encoding="utf-8"))
+        base = {p: c.encode("utf-8") for p, c in raw.items()}
+    return State(summary.get("generator_version", "?"), summary.get("spec_sha256", ""), base)

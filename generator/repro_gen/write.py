@@ -1,0 +1,145 @@
+"""The only module that touches the destination: plan, then apply, a render into a directory.
+
+For each file the plan compares three versions: what was rendered last time (base), what is on
+disk (yours), and what the generator renders now (new). Untouched files follow the generator;
+edited files are merged three ways; overlaps leave conflict markers and are reported. Nothing is
+overwritten without `force`, and no write leaves the output directory or follows a symlink.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import merge3
+
+from . import state as state_mod
+from .errors import UnsafePathError
+from .manifest import safe_relative
+from .render import RenderedFile, Tree
+
+# Status of a file in the plan, in the order the summary table lists them.
+CREATED, UPDATED, MERGED, OVERWRITTEN, REMOVED, CONFLICT, KEPT, UNCHANGED = (
+    "created", "updated", "merged", "overwritten", "removed", "conflict", "kept", "unchanged")
+STATUSES = (CREATED, UPDATED, MERGED, OVERWRITTEN, REMOVED, CONFLICT, KEPT, UNCHANGED)
+
+
+@dataclass(frozen=True)
+class Action:
+    path: str
+    status: str
+    old: bytes | None  # on disk now
+    new: bytes | None  # to be written (None: delete or leave alone)
+    mode: int = 0o644
+    note: str = ""
+
+    @property
+    def writes(self) -> bool:
+        return self.status in (CREATED, UPDATED, MERGED, OVERWRITTEN, CONFLICT, REMOVED)
+
+
+def target(out_dir: Path, rel: str) -> Path:
+    """The absolute path for rel inside out_dir, refusing anything that escapes it."""
+    rel = safe_relative(rel, "output path") if rel else rel
+    path = out_dir
+    for part in rel.split("/"):
+        path = path / part
+        if path.is_symlink():
+            raise UnsafePathError(f"{path} is a symbolic link; repro-gen never writes through links")
+    if path.exists() and not path.is_file():
+        raise UnsafePathError(f"{path} exists and is not a regular file")
+    return path
+
+
+def _read(out_dir: Path, rel: str) -> bytes | None:
+    path = target(out_dir, rel)
+    return path.read_bytes() if path.exists() else None
+
+
+def merge(base: bytes, yours: bytes, new: bytes) -> tuple[bytes, bool]:
+    """Three-way merge; returns (content, had_conflicts). Conflicts keep both sides, marked."""
+    m = merge3.Merge3(base.decode().splitlines(True), yours.decode().splitlines(True),
+                      new.decode().splitlines(True))
+    conflicted = any(region[0] == "conflict" for region in m.merge_regions())
+    lines = m.merge_lines(name_a="your edit", name_b="repro-gen", start_marker="<<<<<<<",
+                          mid_marker="=======", end_marker=">>>>>>>")
+    return "".join(lines).encode(), conflicted
+
+
+def plan(out_dir: Path, tree: Tree, force: bool = False) -> list[Action]:
+    previous = state_mod.read(out_dir) if out_dir.exists() else None
+    base = previous.base if previous else {}
+    actions: list[Action] = []
+    for rel, rendered in tree.items():
+        actions.append(_plan_file(out_dir, rel, rendered, base.get(rel), force))
+    for rel in sorted(set(base) - set(tree)):
+        old = _read(out_dir, rel)
+        if old is None:
+            continue
+        if old == base[rel] or force:
+            actions.append(Action(rel, REMOVED, old, None, note="no longer generated"))
+        else:
+            actions.append(Action(rel, KEPT, old, None, note="no longer generated; you edited it"))
+    return actions
+
+
+def _plan_file(out_dir: Path, rel: str, rendered: RenderedFile, base: bytes | None,
+               force: bool) -> Action:
+    new, mode = rendered.content, rendered.mode
+    old = _read(out_dir, rel)
+    if old is None:
+        if base is not None and not force:
+            return Action(rel, KEPT, None, None, mode, "you deleted it; --force restores it")
+        return Action(rel, CREATED, None, new, mode)
+    if old == new:
+        return Action(rel, UNCHANGED, old, None, mode)
+    if force:
+        return Action(rel, OVERWRITTEN, old, new, mode)
+    if base is not None and old == base:
+        return Action(rel, UPDATED, old, new, mode)
+    if base is not None and new == base:
+        return Action(rel, KEPT, old, None, mode, "your edit; the generator did not change it")
+    merged, conflicted = merge(base or b"", old, new)
+    if conflicted:
+        note = "edited by you and by the generator" if base is not None else "file was not ours"
+        return Action(rel, CONFLICT, old, merged, mode, note)
+    return Action(rel, MERGED, old, merged, mode)
+
+
+def _atomic_write(path: Path, content: bytes, mode: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".repro-gen-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def apply(out_dir: Path, tree: Tree, actions: list[Action]) -> None:
+    """Carry out a plan, then record this render as the base of the next one."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for action in actions:
+        path = target(out_dir, action.path)  # re-checked: the disk may have changed since plan
+        if action.status == REMOVED:
+            path.unlink()
+        elif action.writes and action.new is not None:
+            _atomic_write(path, action.new, action.mode)
+    for rel, content in state_mod.State.from_tree(tree).files().items():
+        _atomic_write(target(out_dir, rel), content, 0o644)
+
+
+def diff(action: Action) -> str:
+    old = (action.old or b"").decode(errors="replace").splitlines(True)
+    new_bytes = action.new if action.new is not None else (b"" if action.status == REMOVED
+                                                            else action.old or b"")
+    new = new_bytes.decode(errors="replace").splitlines(True)
+    return "".join(difflib.unified_diff(old, new, f"a/{action.path}", f"b/{action.path}"))

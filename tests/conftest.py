@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from repro_gen import spec as spec_mod
+from repro_gen import write
+from repro_gen.loader import load
+from repro_gen.render import render
+
+from . import matrix
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+
+
+def require(tool: str, why: str = "") -> str:
+    """The path of an external tool, or a skip that names it (a failure when CI requires it)."""
+    path = shutil.which(tool)
+    if path:
+        return path
+    message = f"{tool} is not installed{': ' + why if why else ''}"
+    if os.environ.get("REPRO_GEN_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{message} (REPRO_GEN_REQUIRE_SERVICES=1)")
+    pytest.skip(message)
+
+
+def render_spec_file(path: Path, out_dir: Path) -> Path:
+    tree = render(load(path))
+    write.apply(out_dir, tree, write.plan(out_dir, tree))
+    return out_dir
+
+
+def render_data(data: dict, out_dir: Path) -> Path:
+    tree = render(spec_mod.validate(data))
+    write.apply(out_dir, tree, write.plan(out_dir, tree))
+    return out_dir
+
+
+def run(cmd: list[str], cwd: Path | None = None, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, **kw)
+
+
+@pytest.fixture(scope="session")
+def example_trees(tmp_path_factory) -> dict[str, Path]:
+    """Every example spec rendered once per test session: {example name: tree}."""
+    base = tmp_path_factory.mktemp("examples")
+    return {p.stem: render_spec_file(p, base / p.stem) for p in EXAMPLES}
+
+
+@pytest.fixture(scope="session")
+def matrix_trees(tmp_path_factory) -> dict[matrix.Combo, Path]:
+    """Every valid combination of the spec matrix rendered once: {combo: tree}."""
+    base = tmp_path_factory.mktemp("matrix")
+    return {c: matrix.render_into(c, base / c.id) for c in matrix.valid_combos()}

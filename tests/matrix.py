@@ -1,0 +1,125 @@
+"""The whole matrix of spec choices: site × accelerator × framework × artifact store × node count.
+
+Every combination the spec accepts is rendered; checks then run once per distinct set of the files
+they look at (most combinations share their Terraform, say), and name every combination behind a
+failure.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from repro_gen import catalog, write
+from repro_gen import spec as spec_mod
+from repro_gen.errors import SpecError
+from repro_gen.render import render
+
+# One representative node type or flavor per (site, accelerator).
+HARDWARE: dict[tuple[str, str], str] = {
+    ("CHI@UC", "nvidia"): "gpu_rtx_6000",
+    ("CHI@UC", "none"): "compute_cascadelake_r",
+    ("CHI@TACC", "nvidia"): "gpu_a100_pcie",
+    ("CHI@TACC", "amd"): "gpu_mi100",
+    ("CHI@TACC", "none"): "compute_zen3",
+    ("KVM@TACC", "nvidia"): "g1.h100.pci.1",
+    ("KVM@TACC", "none"): "m1.large",
+}
+NODE_COUNTS = (1, 2)
+
+
+@dataclass(frozen=True)
+class Combo:
+    site: str
+    accelerator: str
+    framework: str
+    artifact_store: str
+    node_count: int
+
+    @property
+    def id(self) -> str:
+        site = self.site.replace("@", "-").lower()
+        return (f"{site}-{self.accelerator}-{self.framework}-{self.artifact_store}"
+                f"-n{self.node_count}")
+
+    def spec_data(self) -> dict[str, Any]:
+        hw = HARDWARE[(self.site, self.accelerator)]
+        baremetal = catalog.SITES[self.site].is_baremetal
+        chameleon: dict[str, Any] = {"site": self.site, "node_count": self.node_count}
+        if baremetal:
+            chameleon["node_type"] = hw
+        else:
+            chameleon.update(flavor=hw, ssh_cidrs=["198.51.100.0/24"])
+        return {
+            "version": 1,
+            "project": {"name": "matrix-study"},
+            "chameleon": chameleon,
+            "accelerator": self.accelerator,
+            "training": {"framework": self.framework},
+            "tracking": {"artifact_store": self.artifact_store},
+        }
+
+
+def all_combos() -> list[Combo]:
+    """Every combination of the matrix's axes (valid or not)."""
+    sites = {site for site, _ in HARDWARE}
+    return [
+        Combo(site, accel, fw, store, n)
+        for site, accel, fw, store, n in itertools.product(
+            sorted(sites), ("nvidia", "amd", "none"), catalog.FRAMEWORKS,
+            catalog.ARTIFACT_STORES, NODE_COUNTS)
+        if (site, accel) in HARDWARE
+    ]
+
+
+def valid_combos() -> list[Combo]:
+    out = []
+    for combo in all_combos():
+        try:
+            spec_mod.validate(combo.spec_data())
+        except SpecError:
+            continue
+        out.append(combo)
+    return out
+
+
+def render_into(combo: Combo, out_dir: Path) -> Path:
+    spec = spec_mod.validate(combo.spec_data())
+    tree = render(spec)
+    write.apply(out_dir, tree, write.plan(out_dir, tree))
+    return out_dir
+
+
+@dataclass
+class Group:
+    """Combinations whose selected files are byte-identical; `root` is one of their trees."""
+
+    root: Path
+    combos: list[Combo]
+
+    @property
+    def ids(self) -> str:
+        return ", ".join(c.id for c in self.combos)
+
+
+def groups(trees: dict[Combo, Path], patterns: Iterable[str]) -> list[Group]:
+    """Group rendered trees by the content of the files matching any of `patterns`."""
+    patterns = tuple(patterns)
+    by_digest: dict[str, Group] = {}
+    for combo, root in trees.items():
+        digest = hashlib.sha256()
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            rel = path.relative_to(root).as_posix()
+            if any(fnmatch.fnmatch(rel, pat) for pat in patterns):
+                digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+        key = digest.hexdigest()
+        if key in by_digest:
+            by_digest[key].combos.append(combo)
+        else:
+            by_digest[key] = Group(root, [combo])
+    return list(by_digest.values())
