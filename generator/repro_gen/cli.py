@@ -5,7 +5,6 @@ Imports of pydantic, jinja2 and the rest happen inside the commands so that `--h
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -120,10 +119,7 @@ def init(out_path: Path, defaults: bool, overrides: tuple[str, ...], force: bool
 
     if out_path.exists() and not force:
         raise ReproGenError(f"{out_path} exists; choose another -o path or pass --force")
-    interactive = not defaults
-    if interactive and not sys.stdin.isatty():
-        raise ReproGenError("no terminal to ask questions on; use --defaults with --set KEY=VALUE")
-    answers = ask(overrides, interactive=interactive)
+    answers = ask(overrides, interactive=not defaults)
     out_path.write_text(spec_text(answers), encoding="utf-8")
     click.echo(f"wrote {out_path}; next: repro-gen render {out_path}")
 

@@ -47,18 +47,25 @@ def hcl_list(values: Any) -> str:
     return "[" + ", ".join(hcl_string(v) for v in values) + "]"
 
 
+def _escape_unprintable(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\U{code:08x}" if code > 0xFFFF else f"\\u{code:04x}"
+
+
 def yaml_scalar(value: Any) -> str:
-    """A YAML scalar: JSON's double-quoted form is valid YAML and escapes everything."""
+    """A YAML scalar: JSON's double-quoted form is valid YAML; non-printables are escaped too."""
     if isinstance(value, bool) or value is None or isinstance(value, int | float):
         return json.dumps(value)
-    return json.dumps(str(value), ensure_ascii=False)
+    quoted = json.dumps(str(value), ensure_ascii=False)
+    return re.sub(r"[^\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029]",
+                  _escape_unprintable, quoted)
 
 
 def ansible_scalar(value: Any) -> str:
     """A YAML scalar that Ansible will never template (`{{ }}` in a spec value stays text)."""
     if isinstance(value, bool) or value is None or isinstance(value, int | float):
         return json.dumps(value)
-    return "!unsafe " + json.dumps(str(value), ensure_ascii=False)
+    return "!unsafe " + yaml_scalar(str(value))
 
 
 def shell_word(value: Any) -> str:

@@ -154,6 +154,19 @@ HINTS: dict[str, str] = {
 }
 
 
+# Fallback hints by the kind of pydantic error.
+KIND_HINTS: dict[str, str] = {
+    "bool_type": "use true or false (unquoted)",
+    "int_type": "use a whole number (unquoted)",
+    "string_type": "use a quoted string",
+    "list_type": "use a list, e.g. [a, b]",
+    "model_type": "use a mapping of keys under this section",
+    "dict_type": "use a mapping of keys under this section",
+    "string_pattern_mismatch": "use only letters, digits, '_', '.' and '-'",
+    "too_long": "shorten the list",
+}
+
+
 def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
     model: type[BaseModel] = Spec
     for part in path:
@@ -177,7 +190,7 @@ def _hint(path: tuple[Any, ...], kind: str, ctx: dict[str, Any]) -> str:
     if kind == "literal_error":
         return f"use one of: {ctx.get('expected', '')}".replace("'", "")
     generic = ".".join(str(p) for p in path if not isinstance(p, int))
-    return HINTS.get(generic, "")
+    return HINTS.get(generic) or KIND_HINTS.get(kind, "see `repro-gen schema` for this field")
 
 
 def _pydantic_problems(exc: ValidationError) -> list[Problem]:
@@ -188,6 +201,8 @@ def _pydantic_problems(exc: ValidationError) -> list[Problem]:
         message = err["msg"]
         if kind == "extra_forbidden":
             message = "unknown key"
+        elif kind == "missing":
+            message = "is required"
         elif kind == "string_pattern_mismatch":
             message = f"{err['input']!r} is not allowed"
         elif kind == "value_error":
@@ -279,7 +294,7 @@ def _image_exists_and_fits(spec: Spec) -> Iterator[Problem]:
                       f"use one of: {', '.join(i for i in here if 'ROCm' not in i)}")
     elif accel == "none" and image.ships != "none":
         yield Problem("chameleon.image", f"{name} ships GPU drivers but this node has no GPU",
-                      f"use {name.split('-')[0]} instead")
+                      f"use {name.split('-CUDA')[0]} instead")
 
 
 DEFAULT_NODE_TYPE = {"nvidia": "gpu_rtx_6000", "amd": "gpu_mi100", "none": "compute_cascadelake_r"}

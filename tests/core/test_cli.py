@@ -1,0 +1,136 @@
+"""The command line: help, version, schema, init (interactive and scripted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from repro_gen import __version__
+from repro_gen.cli import main
+from repro_gen.loader import load
+from tests.conftest import EXAMPLES
+
+
+def invoke(*args: str, input: str | None = None):
+    return CliRunner().invoke(main, list(args), input=input)
+
+
+def test_version():
+    result = invoke("--version")
+    assert result.exit_code == 0 and __version__ in result.output
+
+
+def test_help_lists_commands_and_examples():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for word in ("init", "validate", "render", "schema", "Examples:", "--dry-run"):
+        assert word in result.output
+
+
+def test_help_does_not_import_heavy_modules():
+    code = ("import sys; from repro_gen.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('pydantic', 'jinja2', 'mlflow', 'ansible', 'yaml') if m in sys.modules]\n"
+            "print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    assert out.strip().endswith("[]"), out
+
+
+def test_schema_is_json_schema_that_accepts_examples_and_rejects_unknown_keys():
+    jsonschema = pytest.importorskip("jsonschema")
+    result = invoke("schema")
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    validator = jsonschema.Draft202012Validator(schema)
+    for example in EXAMPLES:
+        assert not list(validator.iter_errors(yaml.safe_load(example.read_text()))), example
+    bad = {"version": 1, "project": {"name": "ab-c"}, "colour": "blue"}
+    assert list(validator.iter_errors(bad))
+
+
+def test_init_defaults_writes_a_valid_minimal_spec(tmp_path):
+    out = tmp_path / "spec.yaml"
+    result = invoke("init", "--defaults", "--set", "project.name=demo-run", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    spec = load(out)
+    assert spec.project.name == "demo-run" and spec.chameleon.site == "CHI@UC"
+    assert len(out.read_text().splitlines()) < 40
+
+
+def test_init_set_values_and_kvm_rules(tmp_path):
+    out = tmp_path / "spec.yaml"
+    result = invoke("init", "--defaults", "-o", str(out), "--set", "project.name=vm-study",
+                    "--set", "chameleon.site=KVM@TACC", "--set", "chameleon.flavor=m1.large",
+                    "--set", "chameleon.ssh_cidrs=[192.0.2.0/24]", "--set", "training.seed=0")
+    assert result.exit_code == 0, result.output
+    spec = load(out)
+    assert spec.accelerator == "none" and spec.chameleon.ssh_cidrs == ["192.0.2.0/24"]
+    assert spec.training.seed == 0
+
+
+def test_init_bad_set_value_names_the_field(tmp_path):
+    result = invoke("init", "--defaults", "-o", str(tmp_path / "s.yaml"),
+                    "--set", "project.name=Bad Name")
+    assert result.exit_code == 2
+    assert "project.name" in result.output and "lowercase" in result.output
+    assert not (tmp_path / "s.yaml").exists()
+
+
+def test_init_refuses_to_overwrite(tmp_path):
+    out = tmp_path / "spec.yaml"
+    out.write_text("mine\n")
+    result = invoke("init", "--defaults", "-o", str(out))
+    assert result.exit_code == 1 and "exists" in result.output
+    assert out.read_text() == "mine\n"
+
+
+def test_init_interactive_bare_metal_cpu_skips_gpu_and_firewall_questions(tmp_path):
+    out = tmp_path / "spec.yaml"
+    answers = "\n".join([
+        "cpu-study",           # project name
+        "CHI@TACC",            # site
+        "compute_zen3",        # node type
+        "2",                   # node count
+        "12",                  # lease hours
+        "sklearn",             # framework
+        "minio",               # artifact store
+        "n",                   # backups
+        "n",                   # github
+    ]) + "\n"
+    result = invoke("init", "-o", str(out), input=answers)
+    assert result.exit_code == 0, result.output
+    assert "Accelerator" not in result.output
+    assert "SSH" not in result.output
+    assert "Hugging Face" not in result.output
+    spec = load(out)
+    assert (spec.accelerator, spec.chameleon.node_count, spec.tracking.backups) == ("none", 2, False)
+
+
+def test_init_interactive_reasks_an_invalid_answer(tmp_path):
+    out = tmp_path / "spec.yaml"
+    answers = "\n".join([
+        "Bad Name", "good-name",  # first answer rejected, second accepted
+        "KVM@TACC", "m1.large",
+        "1", "999", "24",          # 999 hours rejected
+        "0.0.0.0/0", "192.0.2.0/24",
+        "sklearn", "minio", "y", "n",
+    ]) + "\n"
+    result = invoke("init", "-o", str(out), input=answers)
+    assert result.exit_code == 0, result.output
+    assert "lowercase" in result.output and "whole internet" in result.output
+    spec = load(out)
+    assert spec.project.name == "good-name" and spec.chameleon.lease_hours == 24
+
+
+def test_render_defaults_output_to_project_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("version: 1\nproject:\n  name: here-study\n")
+    result = invoke("render", str(spec))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "here-study" / "README.md").is_file()

@@ -1,0 +1,182 @@
+"""Bad specs: every problem is named with its line, field and fix; exit code 2; no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from click.testing import CliRunner
+
+from repro_gen import spec as spec_mod
+from repro_gen.cli import main
+from repro_gen.errors import SpecError
+from repro_gen.loader import parse
+
+BASE = "version: 1\nproject:\n  name: good-name\n"
+
+# (id, spec text, expected field, fragment of the message or hint, expected line or None)
+CASES = [
+    ("unknown-top-key", BASE + "colour: blue\n", "colour", "keys allowed here: version, project", 4),
+    ("unknown-nested-key", BASE + "chameleon:\n  nodes: 2\n", "chameleon.nodes", "node_count", 5),
+    ("missing-project", "version: 1\n", "project", "add it", 1),
+    ("wrong-version", "version: 2\nproject:\n  name: ab-c\n", "version", "use one of: 1", 1),
+    ("name-uppercase", "version: 1\nproject:\n  name: MyStudy\n", "project.name", "lowercase", 3),
+    ("name-quotes", 'version: 1\nproject:\n  name: "a\\"b"\n', "project.name", "not allowed", 3),
+    ("name-dollar-brace", "version: 1\nproject:\n  name: a${x}b\n", "project.name", "not allowed", 3),
+    ("name-newline", 'version: 1\nproject:\n  name: "ab\\ncd"\n', "project.name", "not allowed", 3),
+    ("name-dotdot", "version: 1\nproject:\n  name: ../evil\n", "project.name", "not allowed", 3),
+    ("description-newline", BASE + '  description: "one\\ntwo"\n', "project.description",
+     "single line", 4),
+    ("repo-url-credentials", BASE + "  repo_url: https://user:tok@github.com/a/b.git\n",
+     "project.repo_url", "without credentials", 4),
+    ("count-string", BASE + "chameleon:\n  node_count: two\n", "chameleon.node_count",
+     "whole number", 5),
+    ("count-too-big", BASE + "chameleon:\n  node_count: 50\n", "chameleon.node_count", "1 to 8", 5),
+    ("lease-too-long", BASE + "chameleon:\n  lease_hours: 500\n", "chameleon.lease_hours",
+     "168", 5),
+    ("bad-site", BASE + "chameleon:\n  site: CHI@NU\n", "chameleon.site", "CHI@UC, CHI@TACC", 5),
+    ("flavor-on-bare-metal", BASE + "chameleon:\n  flavor: m1.large\n", "chameleon.flavor",
+     "node_type", 5),
+    ("kvm-without-flavor", BASE + "chameleon:\n  site: KVM@TACC\n  ssh_cidrs: [10.0.0.0/8]\n",
+     "chameleon.flavor", "g1.h100.pci.1", 4),
+    ("kvm-without-cidrs", BASE + "chameleon:\n  site: KVM@TACC\n  flavor: m1.large\n",
+     "chameleon.ssh_cidrs", "ssh_cidrs: [", 4),
+    ("cidrs-on-bare-metal", BASE + "chameleon:\n  ssh_cidrs: [10.0.0.0/8]\n",
+     "chameleon.ssh_cidrs", "security groups", 5),
+    ("cidr-world", BASE + "chameleon:\n  site: KVM@TACC\n  flavor: m1.large\n  ssh_cidrs: [0.0.0.0/0]\n",
+     "chameleon.ssh_cidrs", "whole internet", 7),
+    ("cidr-garbage", BASE + "chameleon:\n  site: KVM@TACC\n  flavor: m1.large\n  ssh_cidrs: [home]\n",
+     "chameleon.ssh_cidrs", "not a CIDR", 7),
+    ("mi100-at-uc", BASE + "chameleon:\n  node_type: gpu_mi100\n", "chameleon.node_type",
+     "only at CHI@TACC", 5),
+    ("mi100-with-nvidia", BASE + "chameleon:\n  site: CHI@TACC\n  node_type: gpu_mi100\naccelerator: nvidia\n",
+     "accelerator", "set accelerator: amd", 7),
+    ("gpu-node-no-accel", BASE + "chameleon:\n  node_type: gpu_v100\naccelerator: none\n",
+     "accelerator", "set accelerator: nvidia", 6),
+    ("cpu-node-nvidia", BASE + "chameleon:\n  node_type: compute_skylake\naccelerator: nvidia\n",
+     "accelerator", "change chameleon.node_type", 6),
+    ("rocm-image-at-uc", BASE + "chameleon:\n  image: CC-Ubuntu24.04-ROCm\n", "chameleon.image",
+     "not offered at CHI@UC", 5),
+    ("cuda-image-on-cpu", BASE + "chameleon:\n  node_type: compute_zen3\n  image: CC-Ubuntu22.04-CUDA\n",
+     "chameleon.image", "use CC-Ubuntu22.04 instead", 6),
+    ("mi100-cuda-image", BASE + "chameleon:\n  site: CHI@TACC\n  node_type: gpu_mi100\n"
+     "  image: CC-Ubuntu22.04-CUDA\n", "chameleon.image", "CC-Ubuntu24.04-ROCm", 7),
+    ("vgpu-plain-image", BASE + "chameleon:\n  site: KVM@TACC\n  flavor: g1.h100.vgpu.1g.12gb\n"
+     "  ssh_cidrs: [10.0.0.0/8]\n  image: CC-Ubuntu24.04-CUDA\n", "chameleon.image", "VGPU", 8),
+    ("unknown-node-type", BASE + "chameleon:\n  node_type: gpu_h200\n", "chameleon.node_type",
+     "gpu_rtx_6000", 5),
+    ("node-type-hostile", BASE + 'chameleon:\n  node_type: "x\\"; rm -rf /"\n', "chameleon.node_type",
+     "not allowed", 5),
+    ("framework", BASE + "training:\n  framework: jax\n", "training.framework", "pytorch", 5),
+    ("unpinned-dep", BASE + "training:\n  extra_dependencies: [pandas>=2]\n",
+     "training.extra_dependencies.0", "pin each one", 5),
+    ("entry-point-escape", BASE + "training:\n  entry_point: ../../etc/passwd.py\n",
+     "training.entry_point", "relative path", 5),
+    ("seed-negative", BASE + "training:\n  seed: -1\n", "training.seed", "0 to", 5),
+    ("seed-bool", BASE + "training:\n  seed: true\n", "training.seed", "whole number", 5),
+    ("store", BASE + "tracking:\n  artifact_store: s3\n", "tracking.artifact_store", "minio", 5),
+    ("backups-string", BASE + "tracking:\n  backups: 'yes'\n", "tracking.backups", "true or false", 5),
+    ("experiment-template", BASE + "tracking:\n  experiment: '{{ lookup(\"pipe\", \"id\") }}'\n",
+     "tracking.experiment", "not allowed", 5),
+    ("duplicate-key", BASE + "project:\n  name: other\n", "project", "duplicate key", 4),
+    ("not-a-mapping", "- a\n- b\n", "(top level)", "mapping", 1),
+    ("bad-yaml", "version: 1\nproject: [\n", "(yaml)", "not valid YAML", 3),
+]
+
+
+@pytest.mark.parametrize(("text", "field", "fragment", "line"),
+                         [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_spec_is_reported_with_field_line_and_fix(tmp_path, text, field, fragment, line):
+    path = tmp_path / "spec.yaml"
+    path.write_text(text)
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [ln for ln in result.output.splitlines() if f": {field}: " in ln]
+    assert lines, f"no problem reported for {field}:\n{result.output}"
+    assert any(fragment in ln for ln in lines), result.output
+    where = f"{path}:{line}: " if line else f"{path}: "
+    assert any(ln.startswith(where) for ln in lines), result.output
+    assert all(" — " in ln for ln in lines), "every problem carries a fix"
+
+
+def test_every_problem_is_listed_not_just_the_first(tmp_path):
+    path = tmp_path / "spec.yaml"
+    path.write_text(textwrap.dedent("""\
+        version: 1
+        project:
+          name: Bad Name
+        chameleon:
+          node_count: 0
+          lease_hours: 0
+        training:
+          framework: caffe
+        """))
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2
+    for field in ("project.name", "chameleon.node_count", "chameleon.lease_hours",
+                  "training.framework"):
+        assert f": {field}: " in result.output
+
+
+def test_no_traceback_without_debug_and_traceback_with_it(tmp_path):
+    path = tmp_path / "spec.yaml"
+    path.write_text("version: 1\nproject:\n  name: X\n")
+    plain = subprocess.run([sys.executable, "-m", "repro_gen", "validate", str(path)],
+                           capture_output=True, text=True)
+    assert plain.returncode == 2 and "Traceback" not in plain.stderr
+    assert f"{path}:3: project.name:" in plain.stderr
+    debug = subprocess.run([sys.executable, "-m", "repro_gen", "--debug", "validate", str(path)],
+                           capture_output=True, text=True)
+    assert "Traceback" in debug.stderr and "SpecError" in debug.stderr
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    result = CliRunner().invoke(main, ["validate", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output and "repro-gen init" in result.output
+
+
+def test_valid_examples_validate(tmp_path):
+    from tests.conftest import EXAMPLES
+
+    for example in EXAMPLES:
+        result = CliRunner().invoke(main, ["validate", str(example)])
+        assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    ({"project": {"name": "ab-c"}}, {"node_type": "gpu_rtx_6000", "image": "CC-Ubuntu22.04-CUDA",
+                                     "accelerator": "nvidia", "cloud": "chi_uc"}),
+    ({"project": {"name": "ab-c"}, "chameleon": {"site": "CHI@TACC", "node_type": "gpu_mi100"}},
+     {"accelerator": "amd", "image": "CC-Ubuntu24.04-ROCm", "cloud": "chi_tacc"}),
+    ({"project": {"name": "ab-c"}, "accelerator": "none"},
+     {"node_type": "compute_cascadelake_r", "image": "CC-Ubuntu22.04"}),
+    ({"project": {"name": "ab-c"}, "chameleon": {"site": "KVM@TACC", "flavor": "g1.h100.vgpu.1g.12gb",
+                                                 "ssh_cidrs": ["10.1.0.0/16"]}},
+     {"accelerator": "nvidia", "image": "CC-Ubuntu24.04-CUDA-VGPU", "cloud": "kvm_tacc"}),
+])
+def test_defaults_follow_the_other_answers(data, expected):
+    spec = spec_mod.validate(data)
+    got = {"node_type": spec.chameleon.node_type, "image": spec.chameleon.image,
+           "accelerator": spec.accelerator, "cloud": spec.chameleon.cloud}
+    assert {k: got[k] for k in expected} == expected
+    assert spec.tracking.experiment == "ab-c" and spec.chameleon.key_pair == "ab-c"
+
+
+def test_seed_zero_is_a_seed():
+    spec = spec_mod.validate({"project": {"name": "ab-c"}, "training": {"seed": 0}})
+    assert spec.training.seed == 0
+
+
+def test_line_map_points_at_nested_keys():
+    _, lines = parse("version: 1\nproject:\n  name: x\nchameleon:\n  site: CHI@UC\n")
+    assert lines[("chameleon", "site")] == 5 and lines[("project",)] == 2
+
+
+def test_spec_error_lists_problems_in_order():
+    with pytest.raises(SpecError) as info:
+        spec_mod.validate({"project": {"name": "x"}, "training": {"seed": -5}})
+    assert [p.field for p in info.value.problems] == ["project.name", "training.seed"]

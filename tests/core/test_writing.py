@@ -1,0 +1,211 @@
+"""Re-rendering keeps the researcher's edits, reports conflicts, and never writes outside the tree."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from repro_gen.cli import main
+from repro_gen.errors import UnsafePathError
+from repro_gen.state import BASE_FILE, STATE_FILE
+
+SPEC = {"version": 1, "project": {"name": "merge-study", "description": "first"}}
+
+
+def write_spec(tmp_path: Path, **project) -> Path:
+    data = {**SPEC, "project": {**SPEC["project"], **project}}
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def render(spec: Path, out: Path, *extra: str):
+    return CliRunner().invoke(main, ["render", str(spec), "-o", str(out), *extra])
+
+
+def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
+    return {p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mode)
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_first_render_creates_files_and_state(tmp_path):
+    out = tmp_path / "repo"
+    result = render(write_spec(tmp_path), out)
+    assert result.exit_code == 0, result.output
+    assert "created" in result.output and "README.md" in result.output
+    assert (out / STATE_FILE).is_file() and (out / BASE_FILE).is_file()
+    assert (out / ".gitignore").read_text().startswith("# Secrets")
+
+
+def test_second_render_changes_nothing(tmp_path):
+    spec, out = write_spec(tmp_path), tmp_path / "repo"
+    render(spec, out)
+    before = snapshot(out)
+    result = render(spec, out)
+    assert result.exit_code == 0
+    assert "unchanged" in result.output and "created" not in result.output
+    assert snapshot(out) == before
+
+
+def test_untouched_files_follow_the_spec(tmp_path):
+    out = tmp_path / "repo"
+    render(write_spec(tmp_path), out)
+    result = render(write_spec(tmp_path, description="second"), out)
+    assert result.exit_code == 0
+    assert "updated" in result.output
+    assert "second" in (out / "README.md").read_text()
+
+
+def test_user_edit_survives_a_rerender_that_changes_another_part(tmp_path):
+    out = tmp_path / "repo"
+    render(write_spec(tmp_path), out)
+    readme = out / "README.md"
+    readme.write_text(readme.read_text() + "\n## My notes\n\nKeep this.\n")
+    result = render(write_spec(tmp_path, description="second"), out)
+    assert result.exit_code == 0, result.output
+    assert "merged" in result.output
+    text = readme.read_text()
+    assert "Keep this." in text and "second" in text and "first" not in text
+
+
+def test_user_edit_without_generator_change_is_kept(tmp_path):
+    spec, out = write_spec(tmp_path), tmp_path / "repo"
+    render(spec, out)
+    gitignore = out / ".gitignore"
+    gitignore.write_text(gitignore.read_text() + "wandb/\n")
+    result = render(spec, out)
+    assert result.exit_code == 0
+    assert gitignore.read_text().endswith("wandb/\n")
+
+
+def test_overlapping_edits_conflict_with_markers_and_exit_nonzero(tmp_path):
+    out = tmp_path / "repo"
+    render(write_spec(tmp_path), out)
+    readme = out / "README.md"
+    readme.write_text(readme.read_text().replace("first", "my own words"))
+    result = render(write_spec(tmp_path, description="second"), out)
+    assert result.exit_code == 4
+    assert "conflict" in result.output and "README.md" in result.output
+    text = readme.read_text()
+    assert "<<<<<<< your edit" in text and ">>>>>>> repro-gen" in text
+    assert "my own words" in text and "second" in text
+
+
+def test_force_overwrites_edits(tmp_path):
+    spec, out = write_spec(tmp_path), tmp_path / "repo"
+    render(spec, out)
+    readme = out / "README.md"
+    original = readme.read_bytes()
+    readme.write_text("mine\n")
+    result = render(spec, out, "--force")
+    assert result.exit_code == 0 and "overwritten" in result.output
+    assert readme.read_bytes() == original
+
+
+def test_existing_foreign_file_is_not_overwritten(tmp_path):
+    out = tmp_path / "repo"
+    out.mkdir()
+    (out / "README.md").write_text("# A README that was here first\n")
+    result = render(write_spec(tmp_path), out)
+    assert result.exit_code == 4
+    text = (out / "README.md").read_text()
+    assert "# A README that was here first" in text and "<<<<<<<" in text
+
+
+def test_deleted_file_stays_deleted(tmp_path):
+    spec, out = write_spec(tmp_path), tmp_path / "repo"
+    render(spec, out)
+    (out / ".env.example").unlink()
+    result = render(spec, out)
+    assert result.exit_code == 0 and "kept" in result.output
+    assert not (out / ".env.example").exists()
+
+
+@pytest.mark.parametrize("mode", ["first", "rerender", "edited"])
+def test_dry_run_leaves_the_disk_byte_identical(tmp_path, mode):
+    spec, out = write_spec(tmp_path), tmp_path / "repo"
+    out.mkdir()
+    if mode != "first":
+        render(spec, out)
+    if mode == "edited":
+        (out / "README.md").write_text("edited\n")
+    before = snapshot(out)
+    result = render(write_spec(tmp_path, description="changed"), out, "--dry-run", "--diff")
+    assert "would render" in result.output
+    assert snapshot(out) == before
+
+
+def test_diff_shows_unified_diff(tmp_path):
+    out = tmp_path / "repo"
+    render(write_spec(tmp_path), out)
+    result = render(write_spec(tmp_path, description="second"), out, "--dry-run", "--diff")
+    assert "--- a/README.md" in result.output and "+second" in result.output
+
+
+def test_symlinked_directory_inside_output_is_refused(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    out = tmp_path / "repo"
+    out.mkdir()
+    os.symlink(outside, out / ".repro-gen")
+    result = render(write_spec(tmp_path), out)
+    assert result.exit_code == 3 and "symbolic link" in result.output
+    assert list(outside.iterdir()) == []
+
+
+def test_symlinked_file_is_refused(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    out = tmp_path / "repo"
+    out.mkdir()
+    os.symlink(victim, out / "README.md")
+    result = render(write_spec(tmp_path), out)
+    assert result.exit_code == 3
+    assert victim.read_text() == "precious\n"
+
+
+def test_nothing_is_written_outside_the_output_directory(tmp_path):
+    sandbox = tmp_path / "sandbox"
+    sandbox.mkdir()
+    spec = write_spec(sandbox)
+    before = {p for p in tmp_path.rglob("*")}
+    render(spec, sandbox / "repo")
+    after = {p for p in tmp_path.rglob("*")}
+    assert all(sandbox / "repo" in p.parents or p == sandbox / "repo" for p in after - before)
+
+
+def test_target_rejects_escaping_paths(tmp_path):
+    from repro_gen.errors import BlueprintError
+    from repro_gen.write import target
+
+    for bad in ("../x", "/etc/passwd", "a/../../b", "a//b"):
+        with pytest.raises((UnsafePathError, BlueprintError)):
+            target(tmp_path, bad)
+
+
+def test_removed_outputs_are_deleted_only_when_untouched(tmp_path):
+    out = tmp_path / "repo"
+    render(write_spec(tmp_path), out)
+    # Pretend an older generator rendered two more files, one of which the user edited.
+    import json
+
+    base = json.loads((out / BASE_FILE).read_text())
+    for name, content in (("old-a.txt", "a\n"), ("old-b.txt", "b\n")):
+        base[name] = content
+        (out / name).write_text(content)
+    (out / "old-b.txt").write_text("b, edited\n")
+    (out / BASE_FILE).write_text(json.dumps(base))
+    result = render(write_spec(tmp_path), out)
+    assert result.exit_code == 0, result.output
+    assert not (out / "old-a.txt").exists()
+    assert (out / "old-b.txt").read_text() == "b, edited\n"
+
+
+def test_writes_are_atomic_no_temp_files_left(tmp_path):
+    out = tmp_path / "repo"
+    render(write_spec(tmp_path), out)
+    assert not [p for p in out.rglob(".repro-gen-*")]
