@@ -97,8 +97,15 @@ def render(spec_path: Path, out_dir: Path | None, dry_run: bool, show_diff: bool
 
 
 @main.command()
-def schema() -> None:
-    """Print the spec's JSON Schema."""
+@click.option("--format", "fmt", type=click.Choice(["json", "markdown"]), default="json",
+              show_default=True, help="JSON Schema, or the Markdown reference table.")
+def schema(fmt: str) -> None:
+    """Print the spec's JSON Schema (or its reference table)."""
+    if fmt == "markdown":
+        from .reference import markdown
+
+        click.echo(markdown(), nl=False)
+        return
     import json
 
     from .spec import json_schema

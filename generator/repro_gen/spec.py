@@ -45,7 +45,8 @@ class Chameleon(_Section):
         "clouds.yaml entry holding this site's application credential."
         " Default: chi_uc, chi_tacc or kvm_tacc."))] = None
     node_type: Annotated[str | None, Field(pattern=IDENT, description=(
-        "Bare-metal node type (CHI@UC, CHI@TACC). Default: gpu_rtx_6000."))] = None
+        "Bare-metal node type (CHI@UC, CHI@TACC). Default: gpu_rtx_6000, gpu_mi100 for"
+        " accelerator amd, compute_cascadelake_r for none."))] = None
     flavor: Annotated[str | None, Field(pattern=IDENT, description=(
         "KVM flavor (KVM@TACC only), e.g. g1.h100.pci.1 or m1.xlarge."))] = None
     node_count: Annotated[int, Field(ge=1, le=8, strict=True,
@@ -150,6 +151,8 @@ HINTS: dict[str, str] = {
     "training.extra_dependencies": "pin each one exactly, like pandas==2.2.3",
     "training.entry_point": "use a relative path to a .py file under training/, like train.py",
     "training.seed": "use a whole number from 0 to 4294967295",
+    "chameleon.node_type": "a node type the site offers (see the Chameleon hardware table)",
+    "chameleon.flavor": "a KVM@TACC flavor: m1.tiny … m1.xxlarge, g1.h100.pci.1/4, g1.h100.vgpu.1g.12gb",
     "tracking.experiment": "use letters, digits, spaces, '_', '.', '-' (at most 63)",
 }
 
