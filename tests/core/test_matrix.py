@@ -1,0 +1,119 @@
+"""Every valid combination of site × accelerator × framework × artifact store × node count renders,
+and every rendered tree passes the checks that apply to all file kinds. Family-specific checks
+(terraform fmt, ansible-lint, compose config) live in their own test folders and use the same
+`matrix_trees` fixture."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from repro_gen import spec as spec_mod
+from repro_gen.errors import SpecError
+from tests import matrix
+
+
+def test_matrix_size_and_invalid_combinations_are_rejected_for_a_reason():
+    combos = matrix.all_combos()
+    valid = matrix.valid_combos()
+    # 7 (site, accelerator) pairs × 5 frameworks × 2 stores × 2 node counts.
+    assert len(combos) == len(valid) == 140
+    # AMD exists only at CHI@TACC: the pair is absent elsewhere, and asking for it fails clearly.
+    bad = {"project": {"name": "ab-c"}, "chameleon": {"site": "CHI@UC", "node_type": "gpu_mi100"}}
+    with pytest.raises(SpecError, match="only at CHI@TACC"):
+        spec_mod.validate(bad)
+
+
+class _AnyTagLoader(yaml.SafeLoader):
+    """Parses Ansible's !unsafe / !vault tags as plain scalars."""
+
+
+_AnyTagLoader.add_multi_constructor("!", lambda loader, suffix, node: loader.construct_scalar(node))
+
+
+def _files(root: Path, *suffixes: str) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.name.endswith(suffixes))
+
+
+def test_every_yaml_and_json_file_parses(matrix_trees):
+    failures = []
+    for group in matrix.groups(matrix_trees, ["*.yml", "*.yaml", "*.json"]):
+        for path in _files(group.root, ".yml", ".yaml"):
+            try:
+                list(yaml.load_all(path.read_text(), Loader=_AnyTagLoader))
+            except yaml.YAMLError as exc:
+                failures.append(f"{path.relative_to(group.root)} [{group.ids}]: {exc}")
+        for path in _files(group.root, ".json"):
+            try:
+                json.loads(path.read_text())
+            except ValueError as exc:
+                failures.append(f"{path.relative_to(group.root)} [{group.ids}]: {exc}")
+    assert not failures, "\n".join(failures)
+
+
+def test_python_compiles_and_passes_ruff(matrix_trees):
+    ruff = shutil.which("ruff")
+    failures = []
+    for group in matrix.groups(matrix_trees, ["*.py"]):
+        sources = _files(group.root, ".py")
+        for path in sources:
+            try:
+                compile(path.read_text(), str(path), "exec")
+            except SyntaxError as exc:
+                failures.append(f"{path.relative_to(group.root)} [{group.ids}]: {exc}")
+        if ruff and sources:
+            out = subprocess.run([ruff, "check", "--no-cache", "--isolated", "--select", "E,F,W,B",
+                                  "--line-length", "100", *map(str, sources)],
+                                 capture_output=True, text=True)
+            if out.returncode != 0:
+                failures.append(f"ruff [{group.ids}]:\n{out.stdout}")
+    assert not failures, "\n".join(failures)
+
+
+def test_shell_scripts_pass_shellcheck(matrix_trees):
+    shellcheck = shutil.which("shellcheck")
+    if not shellcheck:
+        pytest.skip("shellcheck is not installed (apt-get install shellcheck)")
+    failures = []
+    for group in matrix.groups(matrix_trees, ["*.sh"]):
+        scripts = _files(group.root, ".sh")
+        if scripts:
+            out = subprocess.run([shellcheck, *map(str, scripts)], capture_output=True, text=True)
+            if out.returncode != 0:
+                failures.append(f"[{group.ids}]:\n{out.stdout}")
+    assert not failures, "\n".join(failures)
+
+
+def test_text_files_are_clean(matrix_trees):
+    """LF only, a final newline, no trailing whitespace, no leftover template syntax."""
+    failures = []
+    leftover = re.compile(r"\[\[|\]\]|\[%|%\]")
+    for group in matrix.groups(matrix_trees, ["*"]):
+        for path in sorted(p for p in group.root.rglob("*") if p.is_file()):
+            rel = path.relative_to(group.root).as_posix()
+            text = path.read_text()
+            if "\r" in text or (text and not text.endswith("\n")):
+                failures.append(f"{rel}: line endings")
+            if any(line != line.rstrip() for line in text.splitlines()):
+                failures.append(f"{rel}: trailing whitespace")
+            if not rel.endswith((".json", ".py", ".sh")) and leftover.search(text):
+                failures.append(f"{rel}: leftover template delimiters")
+    assert not failures, "\n".join(sorted(set(failures)))
+
+
+def test_executable_bits(matrix_trees):
+    failures = []
+    for group in matrix.groups(matrix_trees, ["*"]):
+        for path in sorted(p for p in group.root.rglob("*") if p.is_file()):
+            executable = bool(path.stat().st_mode & 0o111)
+            shebang = path.read_bytes()[:2] == b"#!"
+            if executable != shebang:
+                failures.append(f"{path.relative_to(group.root)}: executable={executable}, "
+                                f"shebang={shebang}")
+    assert not failures, "\n".join(sorted(set(failures)))
