@@ -112,3 +112,19 @@ def test_lease_values_file_is_git_ignored(example_trees):
     for name, tree in example_trees.items():
         ignored = (tree / ".gitignore").read_text().splitlines()
         assert "terraform/lease.auto.tfvars.json" in ignored, name
+
+
+def test_readme_explains_credentials_for_the_site(matrix_trees):
+    for group in matrix.groups(matrix_trees, ("README.md",)):
+        combo = group.combos[0]
+        spec = spec_mod.validate(combo.spec_data())
+        site = catalog.SITES[combo.site]
+        readme = (group.root / "README.md").read_text()
+        section = readme[readme.index("## Provisioning on Chameleon"):]
+        for needed in ("application credential", "Unrestricted", "clouds.yaml",
+                       f"  {spec.chameleon.cloud}:", f"auth_url: {site.auth_url}",
+                       f'region_name: "{site.region}"', "auth_type: v3applicationcredential",
+                       "lease/lease.py create", "terraform/lease.auto.tfvars.json",
+                       "unset"):
+            assert needed in section, f"{needed!r} missing [{group.ids}]"
+        assert ("does not enforce security groups" in section) == site.is_baremetal, group.ids
