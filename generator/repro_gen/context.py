@@ -24,6 +24,16 @@ def secret_names(spec: Spec) -> list[str]:
     return names
 
 
+def node_names(spec: Spec) -> list[str]:
+    """Instance names, `<project>-1` … `<project>-N`; node 1 is the head (tracking, SSH jump host)."""
+    return [f"{spec.project.name}-{i}" for i in range(1, spec.chameleon.node_count + 1)]
+
+
+def lease_name(spec: Spec) -> str:
+    """The Blazar lease name: one lease per project and site, found again by this name."""
+    return spec.project.name
+
+
 def build(spec: Spec) -> dict[str, Any]:
     """Everything a template may read. Templates get facts, never the filesystem."""
     return {
@@ -37,5 +47,7 @@ def build(spec: Spec) -> dict[str, Any]:
             "max_lease_hours": catalog.MAX_LEASE_HOURS,
         },
         "secrets": secret_names(spec),
+        "node_names": node_names(spec),
+        "lease_name": lease_name(spec),
         "generator_version": __version__,
     }

@@ -1,0 +1,501 @@
+#!/usr/bin/env python3
+"""Blazar lease lifecycle for this project: create, wait, status, extend, delete.
+
+Terraform cannot create Chameleon leases, so this tool does it and hands Terraform the
+reservation id (and on KVM@TACC the reserved flavor id) in terraform/lease.auto.tfvars.json.
+
+    python lease/lease.py create          # reuse or create the lease, wait for ACTIVE
+    python lease/lease.py status          # state and time left
+    python lease/lease.py extend --hours 24
+    python lease/lease.py delete --yes    # the nodes go with it
+
+Settings come from lease/lease.json (rendered from the spec); credentials come from clouds.yaml
+(the entry named there, or --cloud), never from this repository. Requirements: lease/requirements.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CONFIG = HERE / "lease.json"
+
+BLAZAR_TIME = "%Y-%m-%d %H:%M"
+# Blazar's own status names.
+WAITING = {"PENDING", "STARTING", "UPDATING"}
+GONE = {"TERMINATING", "TERMINATED", "DELETING", "DELETED"}
+# Nova extra spec that ties a Blazar-made flavor to its reservation (KVM@TACC).
+RESERVATION_SPEC = "aggregate_instance_extra_specs:reservation"
+
+
+class LeaseError(Exception):
+    """A problem the user can act on; printed without a traceback."""
+
+    exit_code = 1
+
+
+class Timeout(LeaseError):
+    exit_code = 3
+
+
+class LeaseFailed(LeaseError):
+    exit_code = 4
+
+
+class NoCapacity(LeaseError):
+    exit_code = 5
+
+
+class NotFound(LeaseError):
+    exit_code = 6
+
+
+# ----- time -----------------------------------------------------------------------------------
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def parse_time(value: str) -> dt.datetime:
+    """Blazar returns '2025-01-31T12:00:00.000000' or '2025-01-31 12:00:00' (UTC, naive)."""
+    text = value.replace("T", " ").rstrip("Z").split("+")[0]
+    for fmt in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", BLAZAR_TIME):
+        try:
+            return dt.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    raise LeaseError(f"unexpected time format from Blazar: {value!r}")
+
+
+def span(delta: dt.timedelta) -> str:
+    seconds = max(int(delta.total_seconds()), 0)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days}d {hours}h {minutes}m"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {rest % 60}s"
+
+
+# ----- OpenStack access -----------------------------------------------------------------------
+
+
+class Cloud:
+    """Blazar (reservation) and Nova (compute) of one site, authenticated from clouds.yaml."""
+
+    def __init__(self, cloud: str, region: str) -> None:
+        # Imported here so that `--help` works before `pip install -r lease/requirements.txt`.
+        try:
+            import openstack.config
+            from blazarclient import client as blazar_client
+            from keystoneauth1 import adapter
+        except ImportError as exc:
+            raise LeaseError(f"{exc.name} is missing: pip install -r lease/requirements.txt") from None
+        stray = sorted(k for k in os.environ if k.startswith("OS_") and k not in (
+            "OS_CLOUD", "OS_CLIENT_CONFIG_FILE"))
+        if stray:
+            print(f"note: ignoring {', '.join(stray)}; credentials come from clouds.yaml entry"
+                  f" {cloud!r}", file=sys.stderr)
+        try:
+            config = openstack.config.OpenStackConfig(load_envvars=False).get_one(
+                cloud=cloud, region_name=region)
+        except Exception as exc:  # openstack.config raises several kinds for a missing entry
+            raise LeaseError(
+                f"clouds.yaml has no usable entry {cloud!r} ({exc}). Create an application"
+                " credential for this site and download its clouds.yaml (see README,"
+                " Provisioning).") from None
+        self.session = config.get_session()
+        interface = config.get_interface() or "public"
+        region_name = config.get_region_name() or region
+        self.blazar = blazar_client.Client(1, session=self.session, service_type="reservation",
+                                           interface=interface, region_name=region_name)
+        self.nova = adapter.Adapter(self.session, service_type="compute", interface=interface,
+                                    region_name=region_name)
+
+    def call(self, fn, *args, **kwargs):
+        """Run a Blazar call, turning client errors into messages."""
+        from blazarclient import exception as blazar_exc
+        from keystoneauth1 import exceptions as ks_exc
+
+        try:
+            return fn(*args, **kwargs)
+        except blazar_exc.BlazarClientException as exc:
+            message = str(exc).removeprefix("ERROR: ")
+            if looks_like_no_capacity(message):
+                raise NoCapacity(message) from None
+            raise LeaseError(f"Blazar refused: {message}") from None
+        except ks_exc.Unauthorized:
+            raise LeaseError("authentication failed: check the application credential in"
+                             " clouds.yaml (it may have expired)") from None
+        except ks_exc.EndpointNotFound:
+            raise LeaseError("this cloud has no reservation (Blazar) endpoint; is the clouds.yaml"
+                             " entry for the right Chameleon site?") from None
+        except ks_exc.ConnectFailure as exc:
+            raise LeaseError(f"cannot reach the site: {exc}") from None
+
+    def flavors(self) -> list[dict[str, Any]]:
+        # Microversion 2.61 puts extra_specs in the listing (no call per flavor).
+        resp = self.nova.get("/flavors/detail", headers={"OpenStack-API-Version": "compute 2.61"},
+                             params={"is_public": "None"})
+        return resp.json()["flavors"]
+
+
+def looks_like_no_capacity(message: str) -> bool:
+    text = message.lower()
+    return any(k in text for k in ("not enough", "notenough", "no hosts", "insufficient",
+                                   "not available", "no valid host"))
+
+
+# ----- lease logic ----------------------------------------------------------------------------
+
+
+class Leases:
+    def __init__(self, cloud: Cloud, config: dict[str, Any], out=sys.stdout) -> None:
+        self.cloud = cloud
+        self.config = config
+        self.name = config["lease_name"]
+        self.out = out
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    def find(self) -> dict[str, Any] | None:
+        matches = [lease for lease in self.cloud.call(self.cloud.blazar.lease.list)
+                   if lease.get("name") == self.name]
+        live = [lease for lease in matches if lease.get("status") not in GONE]
+        if len(live) > 1:
+            ids = ", ".join(lease["id"] for lease in live)
+            raise LeaseError(f"several leases are named {self.name!r} ({ids}); delete the extra"
+                             " ones with `openstack reservation lease delete <id>`")
+        return live[0] if live else (matches[0] if matches else None)
+
+    def get(self, lease_id: str) -> dict[str, Any]:
+        return self.cloud.call(self.cloud.blazar.lease.get, lease_id)
+
+    def request(self, start: str, hours: int) -> dict[str, Any]:
+        """The lease body Blazar receives (also shown by `create --dry-run`)."""
+        cfg = self.config
+        if cfg["kind"] == "baremetal":
+            reservation = {
+                "resource_type": "physical:host",
+                "resource_properties": json.dumps(["==", "$node_type", cfg["node_type"]]),
+                "hypervisor_properties": "",
+                "min": cfg["node_count"],
+                "max": cfg["node_count"],
+            }
+        else:
+            reservation = {
+                "resource_type": "flavor:instance",
+                "flavor_id": self.flavor_id(cfg["flavor"]),
+                "amount": cfg["node_count"],
+                "affinity": None,
+            }
+        begin = utcnow() if start == "now" else parse_time(start)
+        end = begin + dt.timedelta(hours=hours)
+        return {"name": self.name, "start": start, "end": end.strftime(BLAZAR_TIME),
+                "reservations": [reservation], "events": []}
+
+    def flavor_id(self, name: str) -> str:
+        for flavor in self.cloud.flavors():
+            if flavor.get("name") == name:
+                return flavor["id"]
+        raise LeaseError(f"flavor {name!r} does not exist at {self.config['site']}")
+
+    def create(self, hours: int, start: str, wait: bool, timeout: float, interval: float) -> dict:
+        existing = self.find()
+        if existing is not None:
+            status = existing.get("status")
+            if status == "ACTIVE":
+                self.say(f"Reusing ACTIVE lease {self.name} ({existing['id']}).")
+            elif status in WAITING:
+                self.say(f"Lease {self.name} already exists ({status}); waiting for it.")
+            elif status == "ERROR":
+                raise LeaseFailed(
+                    f"lease {self.name} ({existing['id']}) is in ERROR{reason(existing)}."
+                    " Delete it (`python lease/lease.py delete --yes`) and create it again.")
+            else:
+                raise LeaseError(
+                    f"lease {self.name} ({existing['id']}) has ended ({status}). Delete it"
+                    " (`python lease/lease.py delete --yes`) to free the name, then create again.")
+            lease = existing
+        else:
+            body = self.request(start, hours)
+            self.say(f"Creating lease {self.name}: {self.describe()} for {hours} h,"
+                     f" from {start} to {body['end']} UTC.")
+            try:
+                lease = self.cloud.call(self.cloud.blazar.lease.create, body["name"],
+                                        body["start"], body["end"], body["reservations"],
+                                        body["events"])
+            except NoCapacity as exc:
+                raise NoCapacity(f"{self.site_hw()} has no capacity for this lease: {exc}."
+                                 f"{self.next_free_hint(hours)}") from None
+        if wait and lease.get("status") != "ACTIVE":
+            lease = self.wait(lease["id"], timeout, interval)
+        if lease.get("status") == "ACTIVE":
+            self.write_tfvars(lease)
+        return lease
+
+    def wait(self, lease_id: str, timeout: float, interval: float) -> dict[str, Any]:
+        started = time.monotonic()
+        tty = self.out.isatty()
+        last = None
+        while True:
+            lease = self.get(lease_id)
+            status = lease.get("status")
+            elapsed = time.monotonic() - started
+            line = f"lease {self.name}: {status} ({span(dt.timedelta(seconds=elapsed))}" \
+                   f" of at most {span(dt.timedelta(seconds=timeout))})"
+            if tty:
+                print("\r" + line.ljust(78), end="", file=self.out, flush=True)
+            elif status != last:
+                self.say(line)
+            last = status
+            if status == "ACTIVE":
+                if tty:
+                    print(file=self.out)
+                return lease
+            if status == "ERROR":
+                raise LeaseFailed(f"lease {self.name} went to ERROR{reason(lease)}. Delete it"
+                                  " (`python lease/lease.py delete --yes`) and try again, or"
+                                  " another node type.")
+            if status in GONE:
+                raise LeaseFailed(f"lease {self.name} ended ({status}) before becoming ACTIVE.")
+            if elapsed + interval > timeout:
+                if tty:
+                    print(file=self.out)
+                start = lease.get("start_date")
+                later = start and parse_time(start) > utcnow()
+                raise Timeout(
+                    f"lease {self.name} is still {status} after {span(dt.timedelta(seconds=elapsed))}"
+                    + (f"; it starts at {start} UTC, run `python lease/lease.py wait` then."
+                       if later else
+                       "; Blazar has not started it. Check `python lease/lease.py status`, or"
+                       " delete it and retry later."))
+            time.sleep(interval)
+
+    def write_tfvars(self, lease: dict[str, Any]) -> Path:
+        wanted = "physical:host" if self.config["kind"] == "baremetal" else "flavor:instance"
+        reservations = [r for r in lease.get("reservations", []) if r.get("resource_type") == wanted]
+        if not reservations:
+            raise LeaseError(f"lease {self.name} has no {wanted} reservation; it was not made by"
+                             " this tool. Delete it or rename the project.")
+        values = {"reservation_id": reservations[0]["id"]}
+        if self.config["kind"] == "kvm":
+            values["flavor_id"] = self.reserved_flavor(values["reservation_id"])
+        path = ROOT / self.config["tfvars"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        tmp.replace(path)
+        self.say(f"Wrote {self.config['tfvars']}: reservation {values['reservation_id']}"
+                 + (f", flavor {values['flavor_id']}" if "flavor_id" in values else "") + ".")
+        return path
+
+    def reserved_flavor(self, reservation_id: str) -> str:
+        for flavor in self.cloud.flavors():
+            if (flavor.get("extra_specs") or {}).get(RESERVATION_SPEC) == reservation_id:
+                return flavor["id"]
+        raise LeaseError(f"no flavor belongs to reservation {reservation_id} yet; run"
+                         " `python lease/lease.py wait` again in a minute")
+
+    def status(self) -> dict[str, Any]:
+        lease = self.find()
+        if lease is None:
+            raise NotFound(f"no lease named {self.name}; create it with `python lease/lease.py create`")
+        now = utcnow()
+        start, end = parse_time(lease["start_date"]), parse_time(lease["end_date"])
+        self.say(f"lease      {self.name} ({lease['id']})")
+        self.say(f"status     {lease.get('status')}")
+        self.say(f"resources  {self.describe()} at {self.config['site']}")
+        self.say(f"start      {start:%Y-%m-%d %H:%M} UTC")
+        self.say(f"end        {end:%Y-%m-%d %H:%M} UTC")
+        if now < start:
+            self.say(f"starts in  {span(start - now)}")
+        elif now < end:
+            self.say(f"time left  {span(end - now)}")
+        else:
+            self.say("time left  none (ended)")
+        for r in lease.get("reservations", []):
+            self.say(f"reservation {r.get('id')} ({r.get('resource_type')}, {r.get('status')})")
+        return lease
+
+    def extend(self, hours: int) -> dict[str, Any]:
+        lease = self.find()
+        if lease is None or lease.get("status") in GONE:
+            raise NotFound(f"no running lease named {self.name}")
+        end = parse_time(lease["end_date"]) + dt.timedelta(hours=hours)
+        total = end - parse_time(lease["start_date"])
+        limit = dt.timedelta(hours=self.config["max_hours"])
+        if total > limit:
+            raise LeaseError(f"the lease would last {span(total)}, more than the {span(limit)}"
+                             " Chameleon allows; make a new lease when this one ends")
+        updated = self.cloud.call(self.cloud.blazar.lease.update, lease["id"],
+                                  end_date=end.strftime(BLAZAR_TIME))
+        self.say(f"Lease {self.name} now ends {end:%Y-%m-%d %H:%M} UTC.")
+        return updated
+
+    def delete(self) -> None:
+        lease = self.find()
+        if lease is None:
+            raise NotFound(f"no lease named {self.name}")
+        self.cloud.call(self.cloud.blazar.lease.delete, lease["id"])
+        tfvars = ROOT / self.config["tfvars"]
+        if tfvars.exists():
+            tfvars.unlink()
+        self.say(f"Deleted lease {self.name} ({lease['id']}); removed {self.config['tfvars']}.")
+
+    # -- messages
+
+    def describe(self) -> str:
+        cfg = self.config
+        what = cfg["node_type"] if cfg["kind"] == "baremetal" else cfg["flavor"]
+        return f"{cfg['node_count']} x {what}"
+
+    def site_hw(self) -> str:
+        return f"{self.config['site']} ({self.describe()})"
+
+    def next_free_hint(self, hours: int) -> str:
+        if self.config["kind"] != "baremetal":
+            return " Try a smaller flavor or try again later."
+        try:
+            slot = next_free_slot(self.cloud, self.config["node_type"], self.config["node_count"],
+                                  dt.timedelta(hours=hours), utcnow())
+        except LeaseError:
+            return " Try again later."
+        if slot is None:
+            return (f" The site does not have {self.config['node_count']} {self.config['node_type']}"
+                    " nodes at all; lower node_count or pick another node type.")
+        when = slot.strftime(BLAZAR_TIME)
+        return (f" The next free slot for {hours} h starts {when} UTC:"
+                f" python lease/lease.py create --start '{when}'")
+
+
+def next_free_slot(cloud: Cloud, node_type: str, count: int, length: dt.timedelta,
+                   now: dt.datetime) -> dt.datetime | None:
+    """Earliest start at which `count` hosts of `node_type` are all free for `length`."""
+    hosts = [h for h in cloud.call(cloud.blazar.host.list) if h.get("node_type") == node_type]
+    if len(hosts) < count:
+        return None
+    busy: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {str(h["id"]): [] for h in hosts}
+    for alloc in cloud.call(cloud.blazar.allocation.list, "os-hosts"):
+        host_id = str(alloc.get("resource_id"))
+        if host_id in busy:
+            busy[host_id] += [(parse_time(r["start_date"]), parse_time(r["end_date"]))
+                              for r in alloc.get("reservations", [])]
+    candidates = sorted({now, *(end for spans in busy.values() for _, end in spans if end > now)})
+    for start in candidates:
+        stop = start + length
+        free = sum(1 for spans in busy.values()
+                   if all(e <= start or s >= stop for s, e in spans))
+        if free >= count:
+            # Blazar wants whole minutes; round up so the slot is really free.
+            return (start + dt.timedelta(minutes=1)).replace(second=0, microsecond=0)
+    return None
+
+
+def reason(lease: dict[str, Any]) -> str:
+    text = lease.get("status_reason") or lease.get("degraded_reason")
+    return f" ({text})" if text else ""
+
+
+# ----- CLI ------------------------------------------------------------------------------------
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LeaseError(f"{path} is missing; re-render the project with repro-gen") from None
+    required = {"cloud", "site", "region", "kind", "lease_name", "node_count", "hours",
+                "max_hours", "tfvars"}
+    missing = sorted(required - set(config))
+    if missing:
+        raise LeaseError(f"{path} lacks {', '.join(missing)}; re-render the project")
+    return config
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lease.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--config", type=Path, default=CONFIG, help="settings (default lease/lease.json)")
+    p.add_argument("--cloud", help="clouds.yaml entry (default: the one in lease.json)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", required=True)
+    create = sub.add_parser("create", help="reuse or create the lease and wait until ACTIVE")
+    create.add_argument("--hours", type=int, help="length (default: the spec's lease_hours)")
+    create.add_argument("--start", default="now", help="'now' or 'YYYY-MM-DD HH:MM' (UTC)")
+    create.add_argument("--no-wait", action="store_true", help="return once Blazar accepted it")
+    create.add_argument("--dry-run", action="store_true", help="print the request, send nothing")
+    for cmd in (create, sub.add_parser("wait", help="wait for the lease, then write the tfvars")):
+        cmd.add_argument("--timeout", type=float, default=1200, help="seconds (default 1200)")
+        cmd.add_argument("--interval", type=float, default=15, help="seconds between polls")
+    sub.add_parser("status", help="state, reservations and time left")
+    extend = sub.add_parser("extend", help="push the end date back")
+    extend.add_argument("--hours", type=int, required=True)
+    delete = sub.add_parser("delete", help="delete the lease (its nodes are deleted with it)")
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+        if args.cloud:
+            config["cloud"] = args.cloud
+        return run(args, config)
+    except LeaseError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("\ninterrupted; the lease (if any) is left as it is", file=sys.stderr)
+        return 130
+
+
+def run(args: argparse.Namespace, config: dict[str, Any]) -> int:
+    hours = getattr(args, "hours", None) or config["hours"]
+    if args.command == "create" and not 1 <= hours <= config["max_hours"]:
+        raise LeaseError(f"--hours must be from 1 to {config['max_hours']}")
+    leases = Leases(Cloud(config["cloud"], config["region"]), config)
+    if args.command == "create":
+        if args.dry_run:
+            print(json.dumps(leases.request(args.start, hours), indent=2, sort_keys=True))
+            return 0
+        wait = not args.no_wait and (args.start == "now")
+        leases.create(hours, args.start, wait, args.timeout, args.interval)
+    elif args.command == "wait":
+        lease = leases.find()
+        if lease is None:
+            raise NotFound(f"no lease named {leases.name}; run `python lease/lease.py create`")
+        lease = leases.wait(lease["id"], args.timeout, args.interval)
+        leases.write_tfvars(lease)
+    elif args.command == "status":
+        leases.status()
+    elif args.command == "extend":
+        leases.extend(args.hours)
+    elif args.command == "delete":
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise LeaseError("deleting the lease deletes its nodes; pass --yes to confirm")
+            answer = input(f"Delete lease {leases.name} and every node in it? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("kept")
+                return 1
+        leases.delete()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

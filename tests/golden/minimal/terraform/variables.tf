@@ -1,0 +1,97 @@
+# Inputs. Each validation mirrors the rule repro-gen applied to the spec, so a hand edit fails here, at plan time, and not halfway through an apply.
+# Rendered by repro-gen from .repro-gen/spec.yaml. Your edits survive a re-render (three-way merge).
+# Values: terraform.tfvars (from the spec) and lease.auto.tfvars.json (written by
+# `python lease/lease.py create`).
+
+variable "cloud" {
+  description = "Entry of clouds.yaml holding the application credential for CHI@UC."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", var.cloud))
+    error_message = "The cloud must be a clouds.yaml entry name: letters, digits, '_', '.', '-' (at most 64 characters)."
+  }
+}
+
+variable "project_name" {
+  description = "Project slug; prefixes every resource name (nodes are <project_name>-1 ... -N)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.project_name))
+    error_message = "The project_name must be 3-32 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen."
+  }
+}
+
+variable "node_count" {
+  description = "Number of nodes; must equal the amount reserved by the lease. Node 1 is the head."
+  type        = number
+
+  validation {
+    condition     = var.node_count >= 1 && var.node_count <= 8 && floor(var.node_count) == var.node_count
+    error_message = "The node_count must be a whole number from 1 to 8."
+  }
+}
+
+variable "image_name" {
+  description = "Image to boot (a Chameleon-supported image available at CHI@UC)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", var.image_name))
+    error_message = "The image_name must be an image name such as CC-Ubuntu22.04-CUDA."
+  }
+}
+
+variable "key_pair" {
+  description = "Name of an OpenStack key pair already uploaded at CHI@UC; SSH logins use this key only."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", var.key_pair))
+    error_message = "The key_pair must be a key pair name: letters, digits, '_', '.', '-' (at most 64 characters)."
+  }
+}
+
+variable "reservation_id" {
+  description = "Blazar reservation id (not the lease id) that the nodes are scheduled into; written by the lease step."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.reservation_id))
+    error_message = "The reservation_id must be a reservation UUID; run `python lease/lease.py create` to get one."
+  }
+}
+
+variable "network_name" {
+  description = "Shared network every node gets a port on."
+  type        = string
+  default     = "sharednet1"
+
+  validation {
+    condition     = length(var.network_name) > 0
+    error_message = "The network_name must not be empty."
+  }
+}
+
+variable "floating_ip_pool" {
+  description = "External network the head node's floating IP comes from."
+  type        = string
+  default     = "public"
+
+  validation {
+    condition     = length(var.floating_ip_pool) > 0
+    error_message = "The floating_ip_pool must not be empty."
+  }
+}
+
+variable "ssh_user" {
+  description = "Login user of Chameleon images; reported in the outputs for Ansible."
+  type        = string
+  default     = "cc"
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_-]{0,31}$", var.ssh_user))
+    error_message = "The ssh_user must be a Linux user name."
+  }
+}
