@@ -9,6 +9,8 @@
 #   local/python:3.11-slim         python3 + venv + pip, pip trusts the host CAs
 #
 # Set TESTBED_VERIFY=1 to re-run the boot/build checks on cached images.
+# TESTBED_IMAGE_NS (default "local") changes the repository prefix, e.g. to
+# time a cold build without touching the images other runs use.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -19,6 +21,7 @@ SUITE=bookworm
 # Bump when a customize_* function changes in a way the package list does not show.
 RECIPE_VERSION=1
 DEB_CACHE="$TESTBED_CACHE/debs"
+NS="${TESTBED_IMAGE_NS:-local}"
 mkdir -p "$TESTBED_CACHE" "$DEB_CACHE"
 
 docker info >/dev/null 2>&1 || die "Docker engine not running; run testbed/dockerd.sh first"
@@ -229,24 +232,24 @@ t_start=$(now)
 ENV_CHANGES=()
 for e in "${CA_ENV[@]}"; do ENV_CHANGES+=("ENV $e"); done
 
-build_image local/debian:bookworm customize_debian \
+build_image "$NS"/debian:bookworm customize_debian \
     python3,ca-certificates \
     "ENV LANG=C.UTF-8" "${ENV_CHANGES[@]}" 'CMD ["/bin/bash"]' || true
 
-if build_image local/debian-systemd:bookworm customize_systemd \
+if build_image "$NS"/debian-systemd:bookworm customize_systemd \
     systemd,systemd-sysv,dbus,python3,sudo,openssh-server,iproute2,procps,ca-certificates \
     "ENV LANG=C.UTF-8" "ENV container=docker" "${ENV_CHANGES[@]}" \
     "STOPSIGNAL SIGRTMIN+3" "EXPOSE 22" 'CMD ["/lib/systemd/systemd"]' \
    || [ "${TESTBED_VERIFY:-0}" = 1 ]; then
-    verify_systemd local/debian-systemd:bookworm
+    verify_systemd "$NS"/debian-systemd:bookworm
 fi
 
-if build_image local/python:3.11-slim customize_python \
+if build_image "$NS"/python:3.11-slim customize_python \
     python3,python3-venv,python3-pip,ca-certificates \
     "ENV LANG=C.UTF-8" "${ENV_CHANGES[@]}" "ENV PIP_DISABLE_PIP_VERSION_CHECK=1" \
     'CMD ["python3"]' \
    || [ "${TESTBED_VERIFY:-0}" = 1 ]; then
-    verify_python local/python:3.11-slim
+    verify_python "$NS"/python:3.11-slim
 fi
 
 log "images: done in $(( $(now) - t_start )) s"
