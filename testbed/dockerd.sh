@@ -9,6 +9,19 @@ set -euo pipefail
 DOCKERD_LOG="${DOCKERD_LOG:-/var/log/repro-gen-dockerd.log}"
 DOCKERD_WAIT="${DOCKERD_WAIT:-60}"
 
+# remove_stale_pidfile FILE NAME: delete FILE unless it names a live NAME process.
+remove_stale_pidfile() {
+    local file=$1 name=$2 pid state comm
+    [ -f "$file" ] || return 0
+    pid=$(cat "$file" 2>/dev/null || true)
+    state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)
+    comm=$(cat "/proc/$pid/comm" 2>/dev/null || true)
+    if [ -z "$pid" ] || [ -z "$state" ] || [ "$state" = Z ] || [ "$comm" != "$name" ]; then
+        log "dockerd: removing stale $file (pid ${pid:-none})"
+        rm -f "$file"
+    fi
+}
+
 if docker info >/dev/null 2>&1; then
     log "dockerd: engine already running"
     exit 0
@@ -20,10 +33,11 @@ command -v dockerd >/dev/null || die "dockerd not found; run testbed/apt.sh firs
 if pid=$(pgrep -x dockerd 2>/dev/null); then
     log "dockerd: process $pid exists but does not answer yet; waiting for it"
 else
-    # A stale pid file from a previous (killed) engine blocks the start.
-    if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
-        rm -f /var/run/docker.pid
-    fi
+    # Pid files left by an engine that was killed (CI ends everything a
+    # session left running) block the start: dockerd refuses to run, or waits
+    # for a containerd that is gone or a zombie, then times out.
+    remove_stale_pidfile /var/run/docker.pid dockerd
+    remove_stale_pidfile /var/run/docker/containerd/containerd.pid containerd
     log "dockerd: starting (log: $DOCKERD_LOG)"
     mkdir -p "$(dirname "$DOCKERD_LOG")"
     # setsid + nohup: the engine must outlive this shell and CI's step.
