@@ -4,7 +4,7 @@ EXAMPLE ?= examples/pytorch-rtx6000-uc.yaml
 OUT ?= out
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint golden bench clean
+.PHONY: help install demo testbed test lint golden bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -15,7 +15,10 @@ install: ## Install repro-gen with its test dependencies
 demo: ## The main job: render an example and run its local quick path
 	repro-gen render $(EXAMPLE) -o $(OUT)/demo
 
-test: ## Run the whole test suite
+testbed: ## Prepare this machine for the tests (Docker engine, images, services, Python deps)
+	bash testbed/all.sh
+
+test: testbed ## Prepare the test bed, then run the whole test suite
 	$(PYTHON) -m pytest
 
 lint: ## Lint the generator and the tests

@@ -9,7 +9,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 t_all=$(now)
 timings=()
-for step in apt dockerd python compose images; do
+for step in apt dockerd python checkov compose images; do
     t0=$(now)
     log "== $step =="
     bash "$here/$step.sh"

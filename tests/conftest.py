@@ -14,6 +14,8 @@ from repro_gen.render import render
 
 from . import matrix
 
+pytest_plugins = ["tests.support.plugin"]
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 

@@ -104,7 +104,10 @@ class Group:
 
     @property
     def ids(self) -> str:
-        return ", ".join(c.id for c in self.combos)
+        names = [c.id for c in self.combos]
+        if len(names) <= 4:
+            return ", ".join(names)
+        return f"{len(names)} combinations: {', '.join(names[:3])}, ..."
 
 
 def groups(trees: dict[Combo, Path], patterns: Iterable[str]) -> list[Group]:

@@ -13,7 +13,7 @@ from repro_gen.cli import main
 from repro_gen.errors import UnsafePathError
 from repro_gen.state import BASE_FILE, STATE_FILE
 
-SPEC = {"version": 1, "project": {"name": "merge-study", "description": "first"}}
+SPEC = {"version": 1, "project": {"name": "merge-study", "description": "alpha"}}
 
 
 def write_spec(tmp_path: Path, **project) -> Path:
@@ -65,11 +65,11 @@ def test_user_edit_survives_a_rerender_that_changes_another_part(tmp_path):
     render(write_spec(tmp_path), out)
     readme = out / "README.md"
     readme.write_text(readme.read_text() + "\n## My notes\n\nKeep this.\n")
-    result = render(write_spec(tmp_path, description="second"), out)
+    result = render(write_spec(tmp_path, description="omega"), out)
     assert result.exit_code == 0, result.output
     assert "merged" in result.output
     text = readme.read_text()
-    assert "Keep this." in text and "second" in text and "first" not in text
+    assert "Keep this." in text and "omega" in text and "alpha" not in text
 
 
 def test_user_edit_without_generator_change_is_kept(tmp_path):
@@ -86,7 +86,7 @@ def test_overlapping_edits_conflict_with_markers_and_exit_nonzero(tmp_path):
     out = tmp_path / "repo"
     render(write_spec(tmp_path), out)
     readme = out / "README.md"
-    readme.write_text(readme.read_text().replace("first", "my own words"))
+    readme.write_text(readme.read_text().replace("alpha", "my own words"))
     result = render(write_spec(tmp_path, description="second"), out)
     assert result.exit_code == 4
     assert "conflict" in result.output and "README.md" in result.output

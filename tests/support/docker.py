@@ -36,7 +36,7 @@ class DockerError(RuntimeError):
 
 
 def docker(*args: str, check: bool = True, timeout: float = 120.0,
-           input: str | None = None) -> subprocess.CompletedProcess[str]:  # noqa: A002
+           input: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``docker ARGS``; raises ``DockerError`` with stderr when ``check`` and it fails."""
     result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout,
                             input=input, check=False)
@@ -169,7 +169,7 @@ def host_port(container: str, port: int) -> int:
     out = docker("port", container, f"{port}/tcp").stdout
     for line in out.splitlines():
         host, _, number = line.strip().rpartition(":")
-        if host in ("127.0.0.1", "0.0.0.0") and number.isdigit():  # noqa: S104
+        if host in ("127.0.0.1", "0.0.0.0") and number.isdigit():
             return int(number)
     raise DockerError(f"port {port} of {container} is not published: {out!r}")
 
@@ -188,7 +188,8 @@ def make_ssh_keypair(directory: str | Path, name: str = "id_ed25519") -> tuple[P
 
 def authorize_ssh_key(container: str, public_key: str, user: str = "cc") -> None:
     """Append ``public_key`` to ``user``'s authorized_keys in ``container``."""
-    script = ('set -e; home=$(getent passwd "$1" | cut -d: -f6); install -d -m 700 -o "$1" -g "$1" "$home/.ssh"; '
+    script = ('set -e; home=$(getent passwd "$1" | cut -d: -f6); '
+              'install -d -m 700 -o "$1" -g "$1" "$home/.ssh"; '
               'cat >> "$home/.ssh/authorized_keys"; chown "$1:$1" "$home/.ssh/authorized_keys"; '
               'chmod 600 "$home/.ssh/authorized_keys"')
     docker("exec", "-i", container, "sh", "-c", script, "sh", user, input=public_key + "\n")

@@ -98,7 +98,7 @@ def wait_http(url: str, timeout: float = 60.0, *, proc: subprocess.Popen[bytes] 
     while time.monotonic() < deadline:
         _check_alive(proc, what, log)
         try:
-            with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 (local URL)
+            with urllib.request.urlopen(url, timeout=5) as resp:
                 status, text = resp.status, resp.read().decode(errors="replace")
         except urllib.error.HTTPError as exc:
             status, text = exc.code, exc.read().decode(errors="replace")
@@ -273,10 +273,8 @@ def postgres_server(tmpdir: str | os.PathLike[str], *, user: str = "postgres",
             # Signal the group: the leader may be runuser, not the postmaster.
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGINT)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                pass
             stop_process_group(proc, timeout=5)
         if as_root:
             with contextlib.suppress(OSError):
@@ -344,7 +342,7 @@ def require_weed() -> Path:
     return weed
 
 
-def s3_client(endpoint: str, access_key: str, secret_key: str, *, retries: int = 3):  # noqa: ANN201
+def s3_client(endpoint: str, access_key: str, secret_key: str, *, retries: int = 3):
     """A boto3 S3 client for a local endpoint (path-style addressing, SigV4)."""
     import boto3
     from botocore.config import Config
@@ -359,10 +357,8 @@ def s3_client(endpoint: str, access_key: str, secret_key: str, *, retries: int =
 def create_bucket(endpoint: str, access_key: str, secret_key: str, name: str) -> None:
     """Create bucket ``name`` (no error when it exists and is ours)."""
     client = s3_client(endpoint, access_key, secret_key)
-    try:
+    with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
         client.create_bucket(Bucket=name)
-    except client.exceptions.BucketAlreadyOwnedByYou:
-        pass
 
 
 @dataclass(frozen=True)
@@ -374,7 +370,7 @@ class S3Server:
     secret_key: str
     log: Path
 
-    def client(self):  # noqa: ANN201
+    def client(self):
         return s3_client(self.endpoint, self.access_key, self.secret_key)
 
 
@@ -508,7 +504,7 @@ def mlflow_server(argv: Sequence[str], env: Mapping[str, str] | None = None, *,
     argv = list(argv)
     host = option_value(argv, "--host") or option_value(argv, "-h") or LOCALHOST
     port = option_value(argv, "--port") or option_value(argv, "-p") or "5000"
-    if host in ("0.0.0.0", "::"):  # noqa: S104 (reading, not binding)
+    if host in ("0.0.0.0", "::"):
         raise ServiceError(f"refusing to start MLflow on {host}; pass --host {LOCALHOST}")
     if argv and argv[0] == "mlflow" and shutil.which("mlflow") is None:
         argv = [sys.executable, "-m", "mlflow", *argv[1:]]

@@ -10,7 +10,8 @@ reservation id (and on KVM@TACC the reserved flavor id) in terraform/lease.auto.
     python lease/lease.py delete --yes    # the nodes go with it
 
 Settings come from lease/lease.json (rendered from the spec); credentials come from clouds.yaml
-(the entry named there, or --cloud), never from this repository. Requirements: lease/requirements.txt.
+(the entry named there, or --cloud), never from this repository.
+Requirements: lease/requirements.txt.
 """
 
 from __future__ import annotations
@@ -101,7 +102,8 @@ class Cloud:
             from blazarclient import client as blazar_client
             from keystoneauth1 import adapter
         except ImportError as exc:
-            raise LeaseError(f"{exc.name} is missing: pip install -r lease/requirements.txt") from None
+            raise LeaseError(
+                f"{exc.name} is missing: pip install -r lease/requirements.txt") from None
         stray = sorted(k for k in os.environ if k.startswith("OS_") and k not in (
             "OS_CLOUD", "OS_CLIENT_CONFIG_FILE"))
         if stray:
