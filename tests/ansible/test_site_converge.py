@@ -1,0 +1,36 @@
+"""The whole generated site.yml converges on a local test node, and a second run changes nothing.
+
+The node is a systemd container reached over SSH with the generated ansible.cfg and an inventory
+written by the generated converter from a stand-in Terraform output; tests/ansible/testnode.py
+lists how it differs from a Chameleon node (Debian 12, distribution Docker, GPU tool stand-ins on
+GPU specs). Runs once per distinct ansible/ tree of the spec matrix. benchmarks/site_converge.py
+records the wall times of the same two runs.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import matrix
+from tests.ansible.test_molecule import _docker_ready
+from tests.ansible.testnode import converge_twice
+from tests.conftest import require
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_site_converges_then_changes_nothing(matrix_trees):
+    _docker_ready()
+    require("ssh")
+    require("ssh-keygen")
+    failures = []
+    for group in matrix.groups(matrix_trees, ["ansible/*", "ansible/**/*", "ansible/.*"]):
+        first, second, _info = converge_twice(group.root)
+        if not first.ok:
+            failures.append(f"[{group.ids}] first run failed:\n{first.output[-5000:]}")
+        elif not second.ok or second.changed:
+            failures.append(f"[{group.ids}] second run: changed={second.changed}, failed={second.failed}:\n"
+                            f"{second.output[-5000:]}")
+        if first.ok and first.changed == 0:
+            failures.append(f"[{group.ids}] first run changed nothing: the node was not configured")
+    assert not failures, "\n".join(failures)
