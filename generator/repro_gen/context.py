@@ -11,7 +11,6 @@ from typing import Any
 from . import __version__, catalog
 from .spec import Spec
 
-
 # Secrets the user brings (EC2 credentials, tokens); every other secret is generated at random.
 USER_SECRETS = ("CHAMELEON_S3_ACCESS_KEY", "CHAMELEON_S3_SECRET_KEY", "HF_TOKEN")
 

@@ -37,7 +37,7 @@ def wait_for(check, what: str, timeout: float = 90, proc: subprocess.Popen | Non
         try:
             if check():
                 return
-        except OSError:
+        except Exception:  # not answering yet (refused, 503, S3 errors while starting)
             pass
         time.sleep(0.5)
     tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
@@ -83,7 +83,11 @@ class Postgres:
             ["runuser", "-u", "postgres", "--", str(PG_BIN / "postgres"), "-D", str(data),
              "-h", "127.0.0.1", "-p", str(self.port), "-k", str(self.root)],
             stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
-        wait_for(lambda: self.psql("select 1").strip() == "1", "postgres", 60, self.proc, log)
+        try:
+            wait_for(lambda: self.psql("select 1").strip() == "1", "postgres", 60, self.proc, log)
+        except BaseException:
+            stop(self.proc)
+            raise
         return self
 
     def _pwfile(self) -> Path:
@@ -151,7 +155,11 @@ class SeaweedS3:
              *(f"-{name}={port}" for name, port in ports.items())],
             stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
             cwd=self.root)
-        wait_for(self._ready, "seaweedfs s3", 90, self.proc, log)
+        try:
+            wait_for(self._ready, "seaweedfs s3", 90, self.proc, log)
+        except BaseException:
+            stop(self.proc)
+            raise
         return self
 
     def _ready(self) -> bool:
