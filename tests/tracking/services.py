@@ -151,7 +151,9 @@ class SeaweedS3:
         self.proc = subprocess.Popen(
             [weed, "server", f"-dir={self.root / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
              "-s3", f"-s3.port={self.port}", f"-s3.config={config}", "-s3.port.iceberg=0",
-             "-s3.port.lance=0", "-master.telemetry=false", "-volume.max=20",
+             "-s3.port.lance=0", "-master.telemetry=false",
+             # Every bucket is a collection that grows 7 volumes: keep them small and many.
+             "-master.volumeSizeLimitMB=64", "-volume.max=100", "-volume.preStopSeconds=0",
              *(f"-{name}={port}" for name, port in ports.items())],
             stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
             cwd=self.root)

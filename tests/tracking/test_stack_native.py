@@ -73,7 +73,8 @@ class Stack:
                                ("CHAMELEON_S3_ACCESS_KEY", "CHAMELEON_S3_SECRET_KEY")):
             if self.env.get(user):
                 keys[self.env[user]] = self.env[password]
-        self.s3 = SeaweedS3(work / "s3", keys).start()
+        # A fresh S3 data directory per stack: nothing left over from another combination.
+        self.s3 = SeaweedS3(Path(tempfile.mkdtemp(prefix="s3-", dir=work)), keys).start()
         self.port = free_port()
         self.server = None
         postgres.fresh_database("mlflow", "mlflow", self.env["POSTGRES_PASSWORD"])
@@ -290,7 +291,8 @@ def test_backup_wipe_restore_round_trip(matrix_trees, stack_factory, tmp_path):
             assert first.returncode == 0, first.stderr
             second = stack.run_script("backup", "scripts/backup.py", "run")
             assert second.returncode == 0, second.stderr
-            assert " 0 uploaded" in second.stdout, second.stdout  # unchanged artifacts are reused
+            # Unchanged artifacts are neither downloaded nor uploaded again.
+            assert "(0 uploaded," in second.stdout, second.stdout
             fresh = stack.run_script("backup", "scripts/backup.py", "check", "--max-age-hours", "1")
             assert fresh.returncode == 0 and "ok" in fresh.stdout, fresh.stdout + fresh.stderr
             stale = stack.run_script("backup", "scripts/backup.py", "check",
