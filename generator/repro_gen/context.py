@@ -11,6 +11,9 @@ from typing import Any
 from . import __version__, catalog
 from .spec import Spec
 
+# Secrets the user brings (EC2 credentials, tokens); every other secret is generated at random.
+USER_SECRETS = ("CHAMELEON_S3_ACCESS_KEY", "CHAMELEON_S3_SECRET_KEY", "HF_TOKEN")
+
 
 def secret_names(spec: Spec) -> list[str]:
     """Variables of the generated repo's .env: created on first `make up`, never committed."""
@@ -34,6 +37,36 @@ def lease_name(spec: Spec) -> str:
     return spec.project.name
 
 
+def tracking_facts(spec: Spec) -> dict[str, Any]:
+    """Names the tracking stack, its role, the backup tooling and the training side share."""
+    name = spec.project.name
+    return {
+        # Fixed network name: compose/train.yml joins it and reaches MLflow at `url`.
+        "network": "repro-tracking",
+        "url": "http://mlflow:5000",
+        "port": 5000,
+        # Where the repo is installed on the head node, and its data (the node's local disk).
+        "node_dir": f"/opt/{name}",
+        "data_dir": f"/opt/{name}/data",
+        "bucket": f"{name}-mlflow" if spec.tracking.artifact_store == "chameleon" else "mlflow",
+        "backup_bucket": f"{name}-backups",
+        "backup_unit": f"{name}-backup",
+        "generated_secrets": [n for n in secret_names(spec) if n not in USER_SECRETS],
+        "user_secrets": [n for n in secret_names(spec) if n in USER_SECRETS],
+        "user_secret_hints": _user_secret_hints(spec),
+    }
+
+
+def _user_secret_hints(spec: Spec) -> dict[str, str]:
+    # KVM@TACC has no object store of its own; it uses CHI@TACC's (same credentials realm).
+    store_site = "CHI@TACC" if spec.site.name == "KVM@TACC" else spec.site.name
+    return {
+        "CHAMELEON_S3_ACCESS_KEY": f"`openstack ec2 credentials create` at {store_site}: 'access'",
+        "CHAMELEON_S3_SECRET_KEY": f"`openstack ec2 credentials create` at {store_site}: 'secret'",
+        "HF_TOKEN": "a Hugging Face access token (huggingface.co/settings/tokens)",
+    }
+
+
 def build(spec: Spec) -> dict[str, Any]:
     """Everything a template may read. Templates get facts, never the filesystem."""
     return {
@@ -49,5 +82,6 @@ def build(spec: Spec) -> dict[str, Any]:
         "secrets": secret_names(spec),
         "node_names": node_names(spec),
         "lease_name": lease_name(spec),
+        "tracking": tracking_facts(spec),
         "generator_version": __version__,
     }

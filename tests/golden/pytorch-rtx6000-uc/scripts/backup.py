@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+"""Back up the tracking stack to the Chameleon object store, which outlives the lease.
+
+    backup.py run                          # PostgreSQL dump + artifact mirror, one snapshot
+    backup.py check --max-age-hours 24     # exit 0 if a complete snapshot is that recent
+    backup.py list                         # snapshots, oldest first
+
+On the node, `run` executes inside the `backup` compose service (a systemd timer runs it
+daily; `make backup` runs it on demand). `check` and `list` also work from your
+laptop with `--env-file .env` (needs boto3).
+
+Layout in the backup bucket (default cifar-resnet-backups):
+    tracking/snapshots/<UTC time>/postgres.dump    pg_dump --format=custom
+    tracking/snapshots/<UTC time>/manifest.json    written last: a snapshot without it is incomplete
+    tracking/blobs/sha256/<digest>                 artifact contents, stored once however many
+                                                   snapshots refer to them
+The manifest maps every artifact key to its digest, so a restore is exact byte for byte, and an
+unchanged artifact is neither downloaded nor uploaded again.
+
+Environment: PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE (libpq); ARTIFACT_S3_ENDPOINT_URL,
+ARTIFACT_S3_ACCESS_KEY, ARTIFACT_S3_SECRET_KEY, ARTIFACT_BUCKET (the artifact store);
+BACKUP_S3_ENDPOINT_URL, BACKUP_BUCKET, CHAMELEON_S3_ACCESS_KEY, CHAMELEON_S3_SECRET_KEY (the backup
+destination).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+# Written by repro-gen from the spec; the environment overrides them.
+DEFAULTS = {
+    "BACKUP_S3_ENDPOINT_URL": 'https://chi.uc.chameleoncloud.org:7480',
+    "BACKUP_BUCKET": 'cifar-resnet-backups',
+    "BACKUP_PREFIX": "tracking/",
+    "ARTIFACT_BUCKET": 'mlflow',
+    # Ceph RGW rejects the checksums newer boto3 versions send by default.
+    "AWS_REQUEST_CHECKSUM_CALCULATION": "WHEN_REQUIRED",
+    "AWS_RESPONSE_CHECKSUM_VALIDATION": "WHEN_REQUIRED",
+}
+STAMP = "%Y%m%dT%H%M%SZ"
+FORMAT = 1
+CHUNK = 1 << 20
+
+
+class BackupError(Exception):
+    """A problem the user can fix (configuration, access, a missing snapshot)."""
+
+
+def env(name: str) -> str:
+    value = os.environ.get(name) or DEFAULTS.get(name, "")
+    if not value:
+        raise BackupError(f"{name} is not set (see .env and compose/tracking.yml)")
+    return value
+
+
+def load_env_file(path: Path) -> None:
+    """Read KEY=VALUE lines into the environment, without overriding what is already set."""
+    if not path.exists():
+        raise BackupError(f"{path} does not exist: run python3 scripts/env_secrets.py ensure")
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1]
+            os.environ.setdefault(key.strip(), value)
+
+
+def s3_client(endpoint: str, access_key: str, secret_key: str) -> Any:
+    for name in ("AWS_REQUEST_CHECKSUM_CALCULATION", "AWS_RESPONSE_CHECKSUM_VALIDATION"):
+        os.environ.setdefault(name, DEFAULTS[name])
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        config=Config(s3={"addressing_style": "path"},
+                      retries={"max_attempts": 8, "mode": "standard"}),
+    )
+
+
+class Store:
+    """The backup destination: a bucket and a prefix on the Chameleon object store."""
+
+    def __init__(self) -> None:
+        # BACKUP_S3_* override the Chameleon credentials (e.g. a dedicated backup key).
+        access = os.environ.get("BACKUP_S3_ACCESS_KEY") or env("CHAMELEON_S3_ACCESS_KEY")
+        secret = os.environ.get("BACKUP_S3_SECRET_KEY") or env("CHAMELEON_S3_SECRET_KEY")
+        self.s3 = s3_client(env("BACKUP_S3_ENDPOINT_URL"), access, secret)
+        self.bucket = env("BACKUP_BUCKET")
+        self.prefix = env("BACKUP_PREFIX")
+
+    def key(self, *parts: str) -> str:
+        return self.prefix + "/".join(parts)
+
+    def blob_key(self, digest: str) -> str:
+        return self.key("blobs", "sha256", digest)
+
+    def ensure_bucket(self) -> None:
+        if not bucket_exists(self.s3, self.bucket):
+            self.s3.create_bucket(Bucket=self.bucket)
+
+    def snapshots(self) -> list[str]:
+        """Complete snapshots (those with a manifest), oldest first."""
+        if not bucket_exists(self.s3, self.bucket):
+            return []
+        found = []
+        for obj in list_objects(self.s3, self.bucket, self.key("snapshots") + "/"):
+            parts = obj["Key"][len(self.key("snapshots")) + 1:].split("/")
+            if len(parts) == 2 and parts[1] == "manifest.json":
+                found.append(parts[0])
+        return sorted(found)
+
+    def manifest(self, snapshot: str) -> dict[str, Any]:
+        key = self.key("snapshots", snapshot, "manifest.json")
+        return json.loads(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+
+
+def bucket_exists(s3: Any, bucket: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_bucket(Bucket=bucket)
+        return True
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchBucket", "NotFound"):
+            return False
+        raise
+
+
+def list_objects(s3: Any, bucket: str, prefix: str = "") -> Iterator[dict[str, Any]]:
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        yield from page.get("Contents", [])
+
+
+def object_exists(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    from botocore.exceptions import ClientError
+
+    try:
+        return s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def artifact_client() -> Any:
+    return s3_client(env("ARTIFACT_S3_ENDPOINT_URL"), env("ARTIFACT_S3_ACCESS_KEY"),
+                     env("ARTIFACT_S3_SECRET_KEY"))
+
+
+def dump_postgres(path: Path) -> None:
+    for name in ("PGHOST", "PGUSER", "PGDATABASE"):
+        env(name)
+    # Custom format: compressed, and pg_restore can --clean into an existing database.
+    result = subprocess.run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges",
+                             f"--file={path}"], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
+
+
+def run_backup() -> str:
+    store = Store()
+    store.ensure_bucket()
+    artifacts = artifact_client()
+    artifact_bucket = env("ARTIFACT_BUCKET")
+    snapshot = dt.datetime.now(dt.timezone.utc).strftime(STAMP)
+    if object_exists(store.s3, store.bucket, store.key("snapshots", snapshot, "manifest.json")):
+        raise BackupError(f"snapshot {snapshot} already exists; try again in a second")
+    # Digests of unchanged objects are taken from the previous snapshot instead of re-reading them.
+    known: dict[tuple[str, str, int], str] = {}
+    previous = store.snapshots()
+    if previous:
+        for key, meta in store.manifest(previous[-1])["artifacts"]["objects"].items():
+            known[(key, meta["etag"], meta["size"])] = meta["sha256"]
+    objects: dict[str, dict[str, Any]] = {}
+    copied = reused = 0
+    with tempfile.TemporaryDirectory(prefix="tracking-backup-") as tmp:
+        scratch = Path(tmp) / "object"
+        for obj in list_objects(artifacts, artifact_bucket):
+            key, etag, size = obj["Key"], obj["ETag"].strip('"'), obj["Size"]
+            digest = known.get((key, etag, size))
+            if digest is None or not object_exists(store.s3, store.bucket, store.blob_key(digest)):
+                artifacts.download_file(artifact_bucket, key, str(scratch))
+                digest = sha256_file(scratch)
+                if not object_exists(store.s3, store.bucket, store.blob_key(digest)):
+                    store.s3.upload_file(str(scratch), store.bucket, store.blob_key(digest))
+                    copied += 1
+            else:
+                reused += 1
+            objects[key] = {"sha256": digest, "size": size, "etag": etag}
+        dump = Path(tmp) / "postgres.dump"
+        dump_postgres(dump)
+        dump_digest = sha256_file(dump)
+        store.s3.upload_file(str(dump), store.bucket,
+                             store.key("snapshots", snapshot, "postgres.dump"))
+        manifest = {
+            "format": FORMAT,
+            "snapshot": snapshot,
+            "postgres": {"key": "postgres.dump", "sha256": dump_digest,
+                         "size": dump.stat().st_size},
+            "artifacts": {"bucket": artifact_bucket, "objects": objects},
+        }
+        # The manifest goes last: its presence is what marks the snapshot complete.
+        store.s3.put_object(Bucket=store.bucket,
+                            Key=store.key("snapshots", snapshot, "manifest.json"),
+                            Body=json.dumps(manifest, indent=1, sort_keys=True).encode(),
+                            ContentType="application/json")
+    where = f"s3://{store.bucket}/{store.key('snapshots', snapshot)}/"
+    print(f"backup {snapshot}: database {manifest['postgres']['size']} bytes,"
+          f" {len(objects)} artifacts ({copied} uploaded, {reused} unchanged) -> {where}")
+    return snapshot
+
+
+def snapshot_age(snapshot: str, now: dt.datetime | None = None) -> dt.timedelta:
+    taken = dt.datetime.strptime(snapshot, STAMP).replace(tzinfo=dt.timezone.utc)
+    return (now or dt.datetime.now(dt.timezone.utc)) - taken
+
+
+def check(max_age_hours: float) -> int:
+    """Exit 0 when a complete snapshot younger than `max_age_hours` exists, 1 otherwise."""
+    store = Store()
+    snapshots = store.snapshots()
+    if not snapshots:
+        print(f"no complete backup in s3://{store.bucket}/{store.prefix}: run `make backup` first",
+              file=sys.stderr)
+        return 1
+    age = snapshot_age(snapshots[-1])
+    hours = age.total_seconds() / 3600
+    if hours > max_age_hours:
+        print(f"latest backup {snapshots[-1]} is {hours:.1f} h old (limit {max_age_hours:g} h):"
+              " run `make backup` first", file=sys.stderr)
+        return 1
+    print(f"latest backup {snapshots[-1]} is {hours:.1f} h old (limit {max_age_hours:g} h): ok")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--env-file", type=Path,
+                        help="read variables from this file first (e.g. .env)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="take a snapshot now")
+    checker = sub.add_parser("check", help="is there a complete snapshot younger than N hours?")
+    checker.add_argument("--max-age-hours", type=float, default=24.0)
+    sub.add_parser("list", help="list complete snapshots")
+    args = parser.parse_args(argv)
+    try:
+        if args.env_file:
+            load_env_file(args.env_file)
+        if args.command == "run":
+            run_backup()
+            return 0
+        if args.command == "check":
+            return check(args.max_age_hours)
+        for snapshot in Store().snapshots():
+            print(snapshot)
+        return 0
+    except BackupError as exc:
+        print(f"backup: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # botocore errors: name the endpoint, not a traceback
+        if type(exc).__module__.startswith("botocore"):
+            print(f"backup: object store error: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

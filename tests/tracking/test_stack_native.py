@@ -1,0 +1,352 @@
+"""The tracking stack for real, without containers: PostgreSQL 15, SeaweedFS's S3 server and the
+MLflow server, started with the command line and environment read from every distinct rendered
+compose/tracking.yml of the matrix.
+
+Only what is specific to containers is translated, and said here: service hostnames (postgres,
+minio, the Chameleon object store URL) become 127.0.0.1 addresses, the server binds 127.0.0.1 on
+a free port instead of 0.0.0.0:5000 inside its container, and MLFLOW_WORKERS=1. SeaweedFS stands
+in for MinIO and for the Chameleon object store (both S3 servers enforcing SigV4); PostgreSQL 15
+stands in for the postgres:17 image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from tests import matrix
+
+from . import compose
+from .services import Postgres, SeaweedS3, free_port, http_status, stop, wait_for
+
+pytestmark = pytest.mark.slow
+
+PATTERNS = ("compose/tracking.yml", "scripts/*.py", "docker/mlflow/*")
+
+
+def _groups(trees):
+    return matrix.groups(trees, PATTERNS)
+
+
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory):
+    if not Postgres.available():
+        from tests.conftest import require
+
+        require("initdb", "PostgreSQL 15 server binaries (/usr/lib/postgresql/15/bin)")
+    # Outside pytest's tmp dir: that one is 0700 root, and the server runs as `postgres`.
+    root = Path(tempfile.mkdtemp(prefix="tracking-test-pg-"))
+    root.chmod(0o755)
+    server = Postgres(root / "cluster", free_port()).start()
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+class Stack:
+    """One rendered tree's stack, started natively."""
+
+    def __init__(self, tree: Path, work: Path, postgres: Postgres) -> None:
+        self.tree = tree
+        self.work = work
+        self.postgres = postgres
+        self.compose_file = tree / "compose" / "tracking.yml"
+        # The real secrets tool writes .env; the user-provided Chameleon keys are filled in.
+        result = subprocess.run([sys.executable, "scripts/env_secrets.py", "ensure"], cwd=tree,
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        self.env = compose.read_env_file(tree / ".env")
+        for name in ("CHAMELEON_S3_ACCESS_KEY", "CHAMELEON_S3_SECRET_KEY"):
+            if name in self.env and not self.env[name]:
+                self.env[name] = hashlib.sha256(f"{tree}{name}".encode()).hexdigest()[:32]
+        self.env["MLFLOW_WORKERS"] = "1"
+        keys = {}
+        for user, password in (("MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"),
+                               ("CHAMELEON_S3_ACCESS_KEY", "CHAMELEON_S3_SECRET_KEY")):
+            if self.env.get(user):
+                keys[self.env[user]] = self.env[password]
+        # A fresh S3 data directory per stack: nothing left over from another combination.
+        self.s3 = SeaweedS3(Path(tempfile.mkdtemp(prefix="s3-", dir=work)), keys).start()
+        self.port = free_port()
+        self.server = None
+        postgres.fresh_database("mlflow", "mlflow", self.env["POSTGRES_PASSWORD"])
+
+    # -- translation of container addresses ---------------------------------------------------
+    def localize(self, value: str) -> str:
+        pg = f"127.0.0.1:{self.postgres.port}"
+        value = value.replace("@postgres:5432/", f"@{pg}/")
+        if value == "http://minio:9000" or (value.startswith("https://chi.")
+                                             and value.endswith(":7480")):
+            return self.s3.url
+        return value
+
+    def service(self, name: str) -> tuple[list[str], dict[str, str]]:
+        command, environment = compose.service(self.compose_file, name, self.env)
+        environment = {k: self.localize(v) for k, v in environment.items()}
+        if environment.get("PGHOST") == "postgres":
+            environment.update(PGHOST="127.0.0.1", PGPORT=str(self.postgres.port))
+        return command, environment
+
+    def process_env(self, environment: dict[str, str]) -> dict[str, str]:
+        base = {k: v for k, v in os.environ.items()
+                if not k.startswith(("AWS_", "MLFLOW_", "PG"))}
+        return {**base, **environment}
+
+    # -- the services ------------------------------------------------------------------------
+    def create_bucket(self) -> None:
+        command, environment = self.service("create-bucket")
+        assert command[:2] == ["python", "/opt/mlflow/create_bucket.py"]
+        script = self.tree / "docker" / "mlflow" / "create_bucket.py"
+        result = subprocess.run([sys.executable, str(script)], env=self.process_env(environment),
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def start_mlflow(self) -> str:
+        command, environment = self.service("mlflow")
+        assert command[:2] == ["mlflow", "server"]
+        args = []
+        for arg in command[2:]:
+            if arg.startswith("--host="):
+                arg = "--host=127.0.0.1"
+            elif arg.startswith("--port="):
+                assert arg == "--port=5000"
+                arg = f"--port={self.port}"
+            args.append(arg)
+        assert "--workers=1" in args and "--serve-artifacts" in args
+        mlflow_bin = Path(sys.executable).with_name("mlflow")
+        log = self.work / f"mlflow-{self.port}.log"
+        self.server = subprocess.Popen(
+            [str(mlflow_bin) if mlflow_bin.exists() else "mlflow", "server", *args],
+            env=self.process_env(environment), cwd=self.work, stdout=log.open("w"),
+            stderr=subprocess.STDOUT, start_new_session=True)
+        url = f"http://127.0.0.1:{self.port}"
+        try:
+            wait_for(lambda: http_status(f"{url}/health") == 200, "mlflow server", 180,
+                     self.server, log)
+        except BaseException:
+            self.stop_mlflow()
+            raise
+        return url
+
+    def stop_mlflow(self) -> None:
+        if self.server is not None:
+            stop(self.server)
+            self.server = None
+
+    def run_script(self, service: str, *args: str) -> subprocess.CompletedProcess:
+        _, environment = self.service(service)
+        return subprocess.run([sys.executable, *args], cwd=self.tree,
+                              env=self.process_env(environment), capture_output=True, text=True,
+                              timeout=300)
+
+    def bucket_client(self, service: str = "mlflow"):
+        _, environment = self.service(service)
+        return self.s3.client(environment["AWS_ACCESS_KEY_ID"], environment["AWS_SECRET_ACCESS_KEY"])
+
+    def close(self) -> None:
+        self.stop_mlflow()
+        self.s3.stop()
+
+
+@pytest.fixture
+def stack_factory(tmp_path, postgres):
+    stacks = []
+
+    def make(tree: Path) -> Stack:
+        stack = Stack(tree, tmp_path, postgres)
+        stacks.append(stack)
+        return stack
+
+    yield make
+    for stack in stacks:
+        stack.close()
+
+
+def _log_a_run(url: str, workdir: Path) -> dict:
+    """Log params, metrics over steps, a tag, two artifacts and a model, as training code does."""
+    import mlflow
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    mlflow.set_tracking_uri(url)
+    mlflow.set_experiment("matrix-study")
+    x = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]] * 5)
+    y = np.array([1, 0, 1, 0] * 5)
+    model = LogisticRegression(random_state=0).fit(x, y)
+    notes = workdir / "notes.txt"
+    notes.write_text("seed=42\nloss went down\n")
+    blob = workdir / "weights.bin"
+    blob.write_bytes(bytes(range(256)) * 64)
+    with mlflow.start_run() as run:
+        mlflow.log_params({"lr": "0.01", "epochs": "3"})
+        for step, loss in enumerate((0.9, 0.5, 0.25)):
+            mlflow.log_metric("loss", loss, step=step)
+        mlflow.set_tag("git_sha", "0123456789abcdef0123456789abcdef01234567")
+        mlflow.log_artifact(str(notes))
+        mlflow.log_artifact(str(blob), artifact_path="checkpoints")
+        info = mlflow.sklearn.log_model(model, name="model")
+    return {"run_id": run.info.run_id, "experiment_id": run.info.experiment_id,
+            "model_uri": info.model_uri, "model_id": info.model_id, "x": x,
+            "prediction": model.predict(x).tolist(),
+            "files": {"notes.txt": notes.read_bytes(), "checkpoints/weights.bin": blob.read_bytes()}}
+
+
+def _snapshot_of_tracking(url: str, run_id: str, workdir: Path) -> dict:
+    """Everything a researcher would read back about the run, artifacts included (bytes)."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    client = MlflowClient(url)
+    run = client.get_run(run_id)
+    out = workdir / f"download-{len(list(workdir.iterdir()))}"
+    out.mkdir()
+    local = Path(mlflow.artifacts.download_artifacts(run_id=run_id, tracking_uri=url,
+                                                     dst_path=str(out)))
+    files = {p.relative_to(local).as_posix(): p.read_bytes()
+             for p in sorted(local.rglob("*")) if p.is_file()}
+    return {
+        "params": dict(run.data.params),
+        "metrics": dict(run.data.metrics),
+        "history": [(m.step, m.value) for m in client.get_metric_history(run_id, "loss")],
+        "tags": {k: v for k, v in run.data.tags.items() if not k.startswith("mlflow.")},
+        "status": run.info.status,
+        "experiment": client.get_experiment(run.info.experiment_id).name,
+        "files": files,
+        "runs": sorted(r.info.run_id for r in client.search_runs(
+            [e.experiment_id for e in client.search_experiments()])),
+    }
+
+
+def _bucket_keys(client, bucket: str) -> list[str]:
+    keys = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        keys += [obj["Key"] for obj in page.get("Contents", [])]
+    return keys
+
+
+def test_mlflow_server_from_compose_logs_and_serves_everything(matrix_trees, stack_factory,
+                                                               tmp_path):
+    """Log a run with params, metrics, a tag, artifacts and a model through the server started
+    from each rendered compose file; read it all back; find the objects in the bucket."""
+    import mlflow
+
+    failures = []
+    for group in _groups(matrix_trees):
+        stack = stack_factory(group.root)
+        try:
+            stack.create_bucket()
+            stack.create_bucket()  # a second run of the one-shot job must also succeed
+            url = stack.start_mlflow()
+            logged = _log_a_run(url, tmp_path)
+            seen = _snapshot_of_tracking(url, logged["run_id"], tmp_path)
+            assert seen["params"] == {"lr": "0.01", "epochs": "3"}
+            assert seen["history"] == [(0, 0.9), (1, 0.5), (2, 0.25)]
+            assert seen["tags"]["git_sha"] == "0123456789abcdef0123456789abcdef01234567"
+            for name, content in logged["files"].items():
+                assert seen["files"][name] == content, name
+            loaded = mlflow.pyfunc.load_model(logged["model_uri"])
+            assert loaded.predict(logged["x"]).tolist() == logged["prediction"]
+            # The objects really are in the artifact bucket named by the compose file.
+            _, environment = stack.service("mlflow")
+            bucket = environment["ARTIFACT_BUCKET"]
+            keys = _bucket_keys(stack.bucket_client(), bucket)
+            run_prefix = f"artifacts/{logged['experiment_id']}/{logged['run_id']}/artifacts/"
+            assert run_prefix + "notes.txt" in keys
+            assert run_prefix + "checkpoints/weights.bin" in keys
+            model_prefix = f"artifacts/{logged['experiment_id']}/models/{logged['model_id']}/"
+            assert any(k.startswith(model_prefix) and k.endswith("MLmodel") for k in keys), keys
+            # Host header allow-list: the training containers' name passes, others do not.
+            api = f"{url}/api/2.0/mlflow/experiments/search?max_results=1"
+            assert http_status(api, host="mlflow:5000") == 200
+            assert http_status(api, host=f"localhost:{stack.port}") == 200
+            assert http_status(api, host="attacker.example:5000") in (400, 403)
+        except Exception as exc:  # collect, so that one failure names every combination
+            failures.append(f"{group.ids}: {type(exc).__name__}: {exc}")
+        finally:
+            stack.close()
+    assert not failures, "\n".join(failures)
+
+
+def test_backup_wipe_restore_round_trip(matrix_trees, stack_factory, tmp_path):
+    """Back up, destroy the database and the artifact bucket, restore into fresh ones, and find
+    every run, param, metric, tag and artifact back byte for byte."""
+    failures = []
+    for group in _groups(matrix_trees):
+        stack = stack_factory(group.root)
+        try:
+            stack.create_bucket()
+            url = stack.start_mlflow()
+            logged = _log_a_run(url, tmp_path)
+            before = _snapshot_of_tracking(url, logged["run_id"], tmp_path)
+
+            first = stack.run_script("backup", "scripts/backup.py", "run")
+            assert first.returncode == 0, first.stderr
+            second = stack.run_script("backup", "scripts/backup.py", "run")
+            assert second.returncode == 0, second.stderr
+            # Unchanged artifacts are neither downloaded nor uploaded again.
+            assert "(0 uploaded," in second.stdout, second.stdout
+            fresh = stack.run_script("backup", "scripts/backup.py", "check", "--max-age-hours", "1")
+            assert fresh.returncode == 0 and "ok" in fresh.stdout, fresh.stdout + fresh.stderr
+            stale = stack.run_script("backup", "scripts/backup.py", "check",
+                                     "--max-age-hours", "0")
+            assert stale.returncode == 1 and "run `make backup`" in stale.stderr, stale.stderr
+
+            # A fresh node: no server, an empty database, no artifact bucket.
+            stack.stop_mlflow()
+            stack.postgres.fresh_database("mlflow", "mlflow", stack.env["POSTGRES_PASSWORD"])
+            _, environment = stack.service("backup")
+            artifacts = stack.s3.client(environment["ARTIFACT_S3_ACCESS_KEY"],
+                                        environment["ARTIFACT_S3_SECRET_KEY"])
+            bucket = environment["ARTIFACT_BUCKET"]
+            for key in _bucket_keys(artifacts, bucket):
+                artifacts.delete_object(Bucket=bucket, Key=key)
+            artifacts.delete_bucket(Bucket=bucket)
+
+            restored = stack.run_script("backup", "scripts/restore.py")
+            assert restored.returncode == 0, restored.stderr
+            stack.create_bucket()
+            url = stack.start_mlflow()
+            after = _snapshot_of_tracking(url, logged["run_id"], tmp_path)
+            assert after == before
+            import mlflow
+
+            mlflow.set_tracking_uri(url)
+            loaded = mlflow.pyfunc.load_model(logged["model_uri"])
+            assert loaded.predict(logged["x"]).tolist() == logged["prediction"]
+        except Exception as exc:
+            failures.append(f"{group.ids}: {type(exc).__name__}: {exc}")
+        finally:
+            stack.close()
+    assert not failures, "\n".join(failures)
+
+
+def test_backup_check_without_any_backup_exits_1(matrix_trees, tmp_path, postgres):
+    """`make down` asks this question before destroying the node: no backup means no."""
+    group = _groups(matrix_trees)[0]
+    stack = Stack(group.root, tmp_path, postgres)
+    try:
+        result = stack.run_script("backup", "scripts/backup.py", "check", "--max-age-hours", "24")
+        assert result.returncode == 1
+        assert "no complete backup" in result.stderr
+    finally:
+        stack.close()
+
+
+def test_localize_only_rewrites_container_addresses():
+    stack = Stack.__new__(Stack)
+    stack.postgres = Postgres(Path("/nonexistent"), 5999)
+    stack.s3 = SeaweedS3(Path("/nonexistent"), {}, port=7000)
+    assert stack.localize("http://minio:9000") == "http://127.0.0.1:7000"
+    assert stack.localize("https://chi.uc.chameleoncloud.org:7480") == "http://127.0.0.1:7000"
+    assert (stack.localize("postgresql+psycopg2://mlflow:pw@postgres:5432/mlflow")
+            == "postgresql+psycopg2://mlflow:pw@127.0.0.1:5999/mlflow")
+    assert stack.localize("s3://mlflow/artifacts") == "s3://mlflow/artifacts"
+    assert urllib.parse.urlparse(stack.s3.url).hostname == "127.0.0.1"
