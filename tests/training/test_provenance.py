@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -184,3 +185,74 @@ def test_dirty_flag_sees_every_kind_of_change(provenance, tmp_path, change):
 def test_outside_git_is_recorded_as_absent(provenance, tmp_path):
     facts, artifacts = provenance.git_facts(Path(tmp_path))
     assert facts["git.commit"].startswith("absent (") and artifacts == {}
+
+
+# ----- GPU facts with stand-ins (no GPU on these machines) -----------------------------------------
+# STAND-INS: a fake `pynvml` module, and fake `nvidia-smi` / `rocm-smi` scripts on PATH, in the
+# shapes those tools produce. They prove the parsing and the "GPU expected, framework sees none"
+# path; the real NVML / rocm-smi are exercised only on a GPU node.
+
+class _FakeNVML:
+    class NVMLError(Exception):
+        pass
+
+    class _Mem:
+        total = 24 * 1024**3
+
+    def nvmlInit(self):
+        pass
+
+    def nvmlShutdown(self):
+        pass
+
+    def nvmlDeviceGetCount(self):
+        return 2
+
+    def nvmlDeviceGetHandleByIndex(self, i):
+        return i
+
+    def nvmlDeviceGetName(self, handle):
+        return b"Quadro RTX 6000"
+
+    def nvmlDeviceGetMemoryInfo(self, handle):
+        return self._Mem()
+
+    def nvmlSystemGetDriverVersion(self):
+        return "470.256.02"
+
+    def nvmlSystemGetCudaDriverVersion(self):
+        return 11040
+
+
+def _fake_tool(folder: Path, name: str, output: str) -> None:
+    script = folder / name
+    script.write_text(f"#!/bin/sh\ncat <<'OUT'\n{output}\nOUT\n")
+    script.chmod(0o755)
+
+
+def test_nvidia_facts_and_mismatch_message_with_stand_ins(provenance, monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pynvml", _FakeNVML())
+    _fake_tool(tmp_path, "nvidia-smi", "==============NVSMI LOG==============\nDriver Version : 470.256.02")
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    facts, artifacts = provenance.nvidia_facts()
+    assert facts == {"gpu.count": 2, "gpu.model": "Quadro RTX 6000", "gpu.memory_bytes": 48 * 1024**3,
+                     "gpu.driver": "470.256.02", "gpu.cuda_driver": "11.4"}
+    assert "NVSMI LOG" in artifacts["nvidia-smi-q.txt"]
+    # An old driver beside a CPU-only (here) or newer-CUDA framework: the run must not start.
+    fw = {"fw.name": "pytorch", "fw.version": "2.13.0", "fw.cuda": "12.8", "fw.gpus_visible": 0}
+    with pytest.raises(provenance.GPUNotVisible, match=r"driver 470\.256\.02.*CUDA 12\.8"):
+        provenance.check_gpu({**fw, **facts}, True, "nvidia")
+
+
+def test_amd_facts_with_rocm_smi_stand_in(provenance, monkeypatch, tmp_path):
+    report = {"card0": {"Card series": "AMD Instinct MI100", "VRAM Total Memory (B)": "34342961152"},
+              "card1": {"Card series": "AMD Instinct MI100", "VRAM Total Memory (B)": "34342961152"},
+              "system": {"Driver version": "6.8.5"}}
+    _fake_tool(tmp_path, "rocm-smi", json.dumps(report))
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    facts, artifacts = provenance.amd_facts()
+    assert facts == {"gpu.count": 2, "gpu.model": "AMD Instinct MI100",
+                     "gpu.memory_bytes": 2 * 34342961152, "gpu.driver": "6.8.5"}
+    assert json.loads(artifacts["rocm-smi.json"]) == report

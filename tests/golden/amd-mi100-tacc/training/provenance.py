@@ -108,6 +108,7 @@ def git_facts(start: Path) -> tuple[Facts, dict[str, str]]:
         "git.branch": branch if branch and branch != "HEAD" else absent("detached HEAD"),
         "git.remote": strip_credentials(remote) if remote else absent("no remote configured"),
         "git.dirty": bool(status.strip()),
+        "git.untracked_files": len(untracked.splitlines()),
         "git.root": str(repo),
     }
     artifacts = {"git-status.txt": status, "git.diff": diff, "untracked.txt": untracked}
@@ -458,7 +459,10 @@ def record(facts: Facts, artifacts: dict[str, str], *, seed: int, expect_gpu: bo
         out = Path(tmp)
         (out / "facts.json").write_text(json.dumps(facts, indent=2, sort_keys=True, default=str) + "\n")
         for name, text in artifacts.items():
-            (out / name).write_text(text)
+            # An empty file is information too, but uploading one through an MLflow server stalls
+            # the connection's next request for a minute; facts.json already says "clean".
+            if text:
+                (out / name).write_text(text)
         mlflow.log_artifacts(tmp, folder)
 
 
