@@ -43,6 +43,20 @@ def loop(step, steps: int, log=None) -> float:
     return (time.perf_counter() - start) / steps
 
 
+def timeit_log(runtime, run_id: str, n: int = 100_000) -> float:
+    """Median cost of one MetricBuffer.log call, flush thread idle (long interval)."""
+    buffer = runtime.MetricBuffer(run_id, flush_every_s=3600)
+    samples = []
+    for _ in range(5):
+        start = time.perf_counter()
+        for i in range(n):
+            buffer.log({"loss": 0.5, "acc": 0.5}, i)
+        samples.append((time.perf_counter() - start) / n)
+        buffer._pending.clear()
+    buffer.close()
+    return statistics.median(samples)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=500)
@@ -58,21 +72,32 @@ def main() -> None:
     mlflow.set_tracking_uri(args.tracking_uri or f"sqlite:///{repo / 'bench.db'}")
     experiment = runtime.set_experiment("bench")
     step = calibrated_step(torch, 0.010)
-    plain, buffered, direct = [], [], []
+    # Short blocks of each mode, interleaved in a rotating order, many times: on a shared machine
+    # the load drifts, and long runs of one mode would measure the drift instead of the logging.
+    samples: dict[str, list[float]] = {"plain": [], "control": [], "buffered": [], "direct": []}
     with mlflow.start_run(experiment_id=experiment) as run:
         buffer = runtime.MetricBuffer(run.info.run_id)
-        for _ in range(args.rounds):
-            plain.append(loop(step, args.steps))
-            buffered.append(loop(step, args.steps,
-                                 lambda i: buffer.log({"loss": 1.0 / (i + 1), "acc": 0.5}, i)))
-            direct.append(loop(step, args.steps, lambda i: mlflow.log_metrics(
-                {"loss": 1.0 / (i + 1), "acc": 0.5}, step=i, synchronous=False)))
+        modes = {
+            "plain": None,
+            "control": None,  # a second no-logging mode: the noise floor
+            "buffered": lambda i: buffer.log({"loss": 1.0 / (i + 1), "acc": 0.5}, i),
+            "direct": lambda i: mlflow.log_metrics({"loss": 1.0 / (i + 1), "acc": 0.5}, step=i,
+                                                   synchronous=False),
+        }
+        names = list(modes)
+        for r in range(args.rounds * 10):
+            for name in names[r % 4:] + names[: r % 4]:
+                samples[name].append(loop(step, args.steps // 10, modes[name]))
         buffer.close()
         mlflow.flush_async_logging()
+    plain, control, buffered, direct = (samples[k] for k in ("plain", "control", "buffered", "direct"))
+    calls = timeit_log(runtime, run.info.run_id)
+    print(f"MetricBuffer.log call alone: {calls * 1e6:.2f} µs (2 metrics)")
     base = statistics.median(plain)
-    print(f"step time without logging: {base * 1000:.2f} ms ({1 / base:.0f} steps/s), "
-          f"{args.rounds} rounds × {args.steps} steps, medians")
-    for name, samples in (("MetricBuffer (generated code)", buffered),
+    print(f"step time without logging: {base * 1000:.2f} ms ({1 / base:.0f} steps/s); "
+          f"medians of {args.rounds * 10} interleaved blocks of {args.steps // 10} steps per mode")
+    for name, samples in (("no logging again (noise floor)", control),
+                          ("MetricBuffer (generated code)", buffered),
                           ("mlflow.log_metrics(synchronous=False)", direct)):
         med = statistics.median(samples)
         print(f"  {name:<40} {med * 1000:.3f} ms/step  overhead {100 * (med - base) / base:+.2f} %"

@@ -204,7 +204,8 @@ class MetricBuffer:
         self.run_id = run_id
         self.client = MlflowClient()
         self.max_batch = max_batch
-        self._pending: list[Metric] = []
+        # list.append is atomic under the GIL: the training thread never waits for a lock.
+        self._pending: list[tuple[dict[str, float], int, int]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._error: BaseException | None = None
@@ -213,16 +214,16 @@ class MetricBuffer:
         self._thread.start()
 
     def log(self, metrics: dict[str, float], step: int) -> None:
-        now = int(time.time() * 1000)
-        batch = [Metric(key, float(value), now, step) for key, value in metrics.items()]
-        with self._lock:
-            self._pending.extend(batch)
+        # Only a tuple per call here; Metric objects are built on the flushing thread.
+        self._pending.append((metrics, int(time.time() * 1000), step))
 
     def flush(self) -> None:
         with self._lock:
             pending, self._pending = self._pending, []
-        for i in range(0, len(pending), self.max_batch):
-            self.client.log_batch(self.run_id, metrics=pending[i : i + self.max_batch])
+            batch = [Metric(key, float(value), now, step)
+                     for metrics, now, step in pending for key, value in metrics.items()]
+            for i in range(0, len(batch), self.max_batch):
+                self.client.log_batch(self.run_id, metrics=batch[i : i + self.max_batch])
 
     def _loop(self, every: float) -> None:
         while not self._stop.wait(every):
