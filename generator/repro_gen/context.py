@@ -67,6 +67,29 @@ def _user_secret_hints(spec: Spec) -> dict[str, str]:
     }
 
 
+# Training image bases, pinned to exact tags. The GPU bases are Ubuntu 22.04 (the Dockerfile adds the
+# spec's Python); the CPU base is the official Python image of the spec's version.
+TRAINING_BASE_IMAGES: dict[str, str] = {
+    "nvidia": "nvidia/cuda:12.8.1-cudnn-runtime-ubuntu22.04",
+    "amd": "rocm/dev-ubuntu-22.04:6.4.1",
+}
+PYTHON_IMAGE_TAGS: dict[str, str] = {
+    "3.10": "3.10.19-slim-bookworm",
+    "3.11": "3.11.14-slim-bookworm",
+    "3.12": "3.12.12-slim-bookworm",
+}
+
+
+def training(spec: Spec) -> dict[str, Any]:
+    """The training image: its local name and its pinned base."""
+    accel = spec.accelerator or "none"
+    base = TRAINING_BASE_IMAGES.get(accel, f"python:{PYTHON_IMAGE_TAGS[spec.training.python]}")
+    return {
+        "image": f"{spec.project.name}-train",
+        "base_image": base,
+    }
+
+
 def build(spec: Spec) -> dict[str, Any]:
     """Everything a template may read. Templates get facts, never the filesystem."""
     return {
@@ -84,4 +107,5 @@ def build(spec: Spec) -> dict[str, Any]:
         "lease_name": lease_name(spec),
         "tracking": tracking_facts(spec),
         "generator_version": __version__,
+        "training": training(spec),
     }

@@ -1,0 +1,98 @@
+"""The same train.py on a laptop: no server (a SQLite store inside the repository), the GPU
+expectation of a GPU spec enforced before training and lifted only by REPRO_EXPECT_GPU=0, and one
+tiny training run for each of lightning, TensorFlow and transformers where they install."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import mlflow
+import pytest
+from mlflow.tracking import MlflowClient
+
+from .conftest import Tracking, git, rendered_checkout, run_train, spec_for
+
+LOCAL = Tracking(uri="", env={})  # MLFLOW_TRACKING_URI unset: the embedded store
+
+
+def local_runs(repo, experiment):
+    client = MlflowClient(f"sqlite:///{repo / 'mlruns' / 'mlflow.db'}")
+    exp = client.get_experiment_by_name(experiment)
+    return client, ([] if exp is None else client.search_runs([exp.experiment_id]))
+
+
+def gpu_spec(framework: str) -> dict:
+    return {"version": 1, "project": {"name": "gpu-study"},
+            "chameleon": {"site": "CHI@UC", "node_type": "gpu_rtx_6000"},
+            "training": {"framework": framework}}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("framework", ["pytorch", "sklearn"])
+def test_gpu_expected_but_not_visible_fails_before_training(framework, tmp_path):
+    repo = rendered_checkout(gpu_spec(framework), tmp_path / "repo")
+    done = run_train(repo, LOCAL, "--set", "train.steps=5")
+    assert done.returncode == 2, done.stdout + done.stderr
+    message = done.stderr
+    assert "nvidia GPU is expected" in message
+    assert "GPU driver absent" in message  # no driver on this machine: said so, by name
+    assert "CUDA" in message and "REPRO_EXPECT_GPU=0" in message
+    if framework == "pytorch":
+        assert "built for CUDA absent (CPU or ROCm build)" in message
+    assert "Traceback" not in message
+    _, runs = local_runs(repo, "gpu-study")
+    assert runs == [], "a run was opened although training never started"
+
+
+@pytest.mark.slow
+def test_laptop_run_without_server_records_the_gpu_override(tmp_path):
+    repo = rendered_checkout(gpu_spec("sklearn"), tmp_path / "repo")
+    done = run_train(repo, LOCAL, "--set", "train.steps=20", REPRO_EXPECT_GPU="0")
+    assert done.returncode == 0, done.stderr[-3000:]
+    _, runs = local_runs(repo, "gpu-study")
+    (run,) = runs
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["repro.run.expect_gpu"] == "false"
+    assert run.data.tags["repro.run.expect_gpu_source"] == "env REPRO_EXPECT_GPU"
+    assert run.info.artifact_uri.startswith((repo / "mlruns").as_uri())
+    assert (repo / "mlruns" / "artifacts").is_dir()
+    # local runs leave the checkout clean: their files are git-ignored
+    assert git(repo, "status", "--porcelain") == ""
+
+
+def test_unknown_override_is_refused(tmp_path):
+    repo = rendered_checkout(spec_for("sklearn"), tmp_path / "repo")
+    done = run_train(repo, LOCAL, "--set", "train.stepz=5")
+    assert done.returncode != 0 and "unknown setting train.stepz" in done.stderr
+
+
+TINY = {
+    "lightning": ("lightning", ["--set", "train.steps=6", "--set", "train.checkpoint_every=3",
+                                "--set", "train.eval_every=3"]),
+    "tensorflow": ("tensorflow", ["--set", "train.steps=6", "--set", "train.checkpoint_every=3",
+                                  "--set", "train.eval_every=3"]),
+    "huggingface": ("transformers", ["--set", "train.steps=4", "--set", "train.checkpoint_every=2",
+                                     "--set", "train.eval_every=2"]),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("framework", sorted(TINY))
+def test_tiny_training_run_on_cpu(framework, tmp_path, monkeypatch):
+    package, args = TINY[framework]
+    if importlib.util.find_spec(package) is None:
+        pytest.skip(f"{package} is not installed here; the code is still compiled and linted by "
+                    "test_rendered_python_compiles_and_lints")
+    repo = rendered_checkout(spec_for(framework), tmp_path / "repo")
+    done = run_train(repo, LOCAL, *args, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    assert done.returncode == 0, done.stderr[-4000:]
+    client, runs = local_runs(repo, "prov-study")
+    (run,) = runs
+    assert run.info.status == "FINISHED"
+    assert "final_test_accuracy" in run.data.metrics
+    assert client.get_metric_history(run.info.run_id, "train_loss")
+    assert run.data.tags["repro.fw.name"] == framework
+    assert int(run.data.tags["repro.checkpoint.step"]) > 0
+    mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlruns' / 'mlflow.db'}")
+    models = mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list")
+    assert any(m.source_run_id == run.info.run_id for m in models)

@@ -1,0 +1,258 @@
+"""provenance.py on its own: credentials stripped, the metadata service asked briefly (a local
+stand-in server plays it; the real 169.254.169.254 is never contacted from here), the GPU check's
+message, and git dirtiness in all three forms."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from .conftest import CLOSED_PORT_METADATA, git, rendered_checkout, spec_for
+
+
+@pytest.fixture(scope="module")
+def provenance(tmp_path_factory):
+    repo = rendered_checkout(spec_for("sklearn"), tmp_path_factory.mktemp("prov") / "repo")
+    spec = importlib.util.spec_from_file_location("provenance", repo / "training" / "provenance.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://alice:tok3n@github.com/lab/repo.git", "https://github.com/lab/repo.git"),
+    ("https://x-access-token:ghp_abc@github.com:8443/lab/repo", "https://github.com:8443/lab/repo"),
+    ("https://github.com/lab/repo.git?token=abc#frag", "https://github.com/lab/repo.git"),
+    ("git@github.com:lab/repo.git", "git@github.com:lab/repo.git"),
+    ("ssh://git@host.example/lab/repo.git", "ssh://host.example/lab/repo.git"),
+])
+def test_remote_url_loses_credentials(provenance, url, expected):
+    assert provenance.strip_credentials(url) == expected
+
+
+class _MetadataStandIn(BaseHTTPRequestHandler):
+    """Stand-in for Chameleon's OpenStack metadata service, on 127.0.0.1."""
+
+    documents: ClassVar[dict] = {
+        "/openstack/latest/meta_data.json": {"uuid": "inst-0001", "availability_zone": "nova",
+                                             "name": "prov-study-1"},
+        "/openstack/latest/vendor_data2.json": {"chameleon": {"lease_id": "lease-md",
+                                                              "reservation_id": "resv-md"}},
+    }
+
+    def do_GET(self):
+        body = self.documents.get(self.path)
+        self.send_response(200 if body else 404)
+        self.end_headers()
+        if body:
+            self.wfile.write(json.dumps(body).encode())
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def metadata_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _MetadataStandIn)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/openstack/latest"
+    server.shutdown()
+
+
+def test_chameleon_facts_from_metadata_stand_in(provenance, metadata_server, monkeypatch):
+    monkeypatch.setenv("REPRO_METADATA_URL", metadata_server)
+    monkeypatch.setenv("CHAMELEON_SITE", "CHI@UC")
+    monkeypatch.delenv("CHAMELEON_LEASE_ID", raising=False)
+    monkeypatch.delenv("CHAMELEON_RESERVATION_ID", raising=False)
+    facts, artifacts = provenance.chameleon_facts()
+    assert facts["chameleon.metadata"] == "present"
+    assert facts["chameleon.instance_id"] == "inst-0001"
+    assert facts["chameleon.lease_id"] == "lease-md"
+    assert facts["chameleon.reservation_id"] == "resv-md"
+    assert facts["chameleon.site"] == "CHI@UC"
+    assert json.loads(artifacts["chameleon-vendor-data.json"])["chameleon"]["lease_id"] == "lease-md"
+
+
+def test_environment_wins_over_metadata(provenance, metadata_server, monkeypatch):
+    monkeypatch.setenv("REPRO_METADATA_URL", metadata_server)
+    monkeypatch.setenv("CHAMELEON_LEASE_ID", "lease-env")
+    facts, _ = provenance.chameleon_facts()
+    assert facts["chameleon.lease_id"] == "lease-env"
+
+
+@pytest.mark.parametrize("url", [CLOSED_PORT_METADATA, "http://127.0.0.1:1/openstack/latest"])
+def test_no_metadata_service_is_recorded_as_absent_without_hanging(provenance, monkeypatch, url):
+    monkeypatch.setenv("REPRO_METADATA_URL", url)
+    for name in ("CHAMELEON_SITE", "CHAMELEON_NODE_TYPE", "CHAMELEON_LEASE_ID",
+                 "CHAMELEON_RESERVATION_ID"):
+        monkeypatch.delenv(name, raising=False)
+    started = time.monotonic()
+    facts, artifacts = provenance.chameleon_facts()
+    assert time.monotonic() - started < 1.5
+    assert artifacts == {}
+    for key in ("metadata", "instance_id", "lease_id", "reservation_id", "site", "node_type"):
+        assert facts[f"chameleon.{key}"].startswith("absent ("), key
+
+
+def test_slow_metadata_service_times_out_within_a_second(provenance, monkeypatch):
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)  # accepts the connection, never answers
+    monkeypatch.setenv("REPRO_METADATA_URL", f"http://127.0.0.1:{listener.getsockname()[1]}/x")
+    monkeypatch.setenv("REPRO_METADATA_TIMEOUT", "30")  # capped at 1 s by the module
+    started = time.monotonic()
+    facts, _ = provenance.chameleon_facts()
+    listener.close()
+    assert time.monotonic() - started < 2.5
+    assert facts["chameleon.metadata"].startswith("absent")
+
+
+def test_gpu_check_names_driver_and_cuda_versions(provenance):
+    facts = {"fw.name": "pytorch", "fw.version": "2.13.0", "fw.cuda": "12.8", "fw.gpus_visible": 0,
+             "gpu.driver": "470.256.02", "gpu.count": 1}
+    with pytest.raises(provenance.GPUNotVisible) as err:
+        provenance.check_gpu(facts, True, "nvidia")
+    message = str(err.value)
+    assert "470.256.02" in message and "CUDA 12.8" in message and "REPRO_EXPECT_GPU=0" in message
+    provenance.check_gpu(facts, False, "nvidia")  # not expected: no complaint
+    provenance.check_gpu({**facts, "fw.gpus_visible": 1}, True, "nvidia")
+    amd = {"fw.name": "pytorch", "fw.version": "2.13.0", "fw.rocm": "6.4", "fw.gpus_visible": 0,
+           "gpu.driver": "6.8.5", "gpu.count": 2}
+    with pytest.raises(provenance.GPUNotVisible, match=r"ROCm 6\.4"):
+        provenance.check_gpu(amd, True, "amd")
+    # scikit-learn has no GPU of its own: the driver's count decides
+    sk = {"fw.name": "sklearn", "fw.version": "1", "fw.gpus_visible": None, "gpu.count": 0,
+          "gpu.driver": "absent (NVML: not found)"}
+    with pytest.raises(provenance.GPUNotVisible):
+        provenance.check_gpu(sk, True, "nvidia")
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    (None, (True, "config")), ("0", (False, "env REPRO_EXPECT_GPU")),
+    ("false", (False, "env REPRO_EXPECT_GPU")), ("1", (True, "env REPRO_EXPECT_GPU")),
+])
+def test_gpu_expectation_override(provenance, monkeypatch, raw, expected):
+    if raw is None:
+        monkeypatch.delenv("REPRO_EXPECT_GPU", raising=False)
+    else:
+        monkeypatch.setenv("REPRO_EXPECT_GPU", raw)
+    assert provenance.gpu_expected(True) == expected
+
+
+def test_gpu_expectation_rejects_nonsense(provenance, monkeypatch):
+    monkeypatch.setenv("REPRO_EXPECT_GPU", "maybe")
+    with pytest.raises(ValueError, match="REPRO_EXPECT_GPU"):
+        provenance.gpu_expected(True)
+
+
+@pytest.mark.parametrize("change", ["unstaged", "staged", "untracked", "none"])
+def test_dirty_flag_sees_every_kind_of_change(provenance, tmp_path, change):
+    repo = tmp_path / "r"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    git(repo, "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "--allow-empty", "-m", "0")
+    (repo / "tracked.txt").write_text("a\n")
+    git(repo, "add", "tracked.txt")
+    git(repo, "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "-m", "1")
+    if change == "unstaged":
+        (repo / "tracked.txt").write_text("b\n")
+    elif change == "staged":
+        (repo / "new.txt").write_text("n\n")
+        git(repo, "add", "new.txt")
+    elif change == "untracked":
+        (repo / "sub").mkdir()
+        (repo / "sub" / "loose.txt").write_text("u\n")
+    facts, artifacts = provenance.git_facts(repo)
+    assert facts["git.dirty"] is (change != "none")
+    assert facts["git.commit"] == git(repo, "rev-parse", "HEAD").strip()
+    if change == "untracked":
+        assert artifacts["untracked.txt"].splitlines() == ["sub/loose.txt"]
+    if change in ("staged", "unstaged"):
+        assert artifacts["git.diff"]
+
+
+def test_outside_git_is_recorded_as_absent(provenance, tmp_path):
+    facts, artifacts = provenance.git_facts(Path(tmp_path))
+    assert facts["git.commit"].startswith("absent (") and artifacts == {}
+
+
+# ----- GPU facts with stand-ins (no GPU on these machines) -----------------------------------------
+# STAND-INS: a fake `pynvml` module, and fake `nvidia-smi` / `rocm-smi` scripts on PATH, in the
+# shapes those tools produce. They prove the parsing and the "GPU expected, framework sees none"
+# path; the real NVML / rocm-smi are exercised only on a GPU node.
+
+class _FakeNVML:
+    class NVMLError(Exception):
+        pass
+
+    class _Mem:
+        total = 24 * 1024**3
+
+    def nvmlInit(self):
+        pass
+
+    def nvmlShutdown(self):
+        pass
+
+    def nvmlDeviceGetCount(self):
+        return 2
+
+    def nvmlDeviceGetHandleByIndex(self, i):
+        return i
+
+    def nvmlDeviceGetName(self, handle):
+        return b"Quadro RTX 6000"
+
+    def nvmlDeviceGetMemoryInfo(self, handle):
+        return self._Mem()
+
+    def nvmlSystemGetDriverVersion(self):
+        return "470.256.02"
+
+    def nvmlSystemGetCudaDriverVersion(self):
+        return 11040
+
+
+def _fake_tool(folder: Path, name: str, output: str) -> None:
+    script = folder / name
+    script.write_text(f"#!/bin/sh\ncat <<'OUT'\n{output}\nOUT\n")
+    script.chmod(0o755)
+
+
+def test_nvidia_facts_and_mismatch_message_with_stand_ins(provenance, monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pynvml", _FakeNVML())
+    _fake_tool(tmp_path, "nvidia-smi", "==============NVSMI LOG==============\nDriver Version : 470.256.02")
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    facts, artifacts = provenance.nvidia_facts()
+    assert facts == {"gpu.count": 2, "gpu.model": "Quadro RTX 6000", "gpu.memory_bytes": 48 * 1024**3,
+                     "gpu.driver": "470.256.02", "gpu.cuda_driver": "11.4"}
+    assert "NVSMI LOG" in artifacts["nvidia-smi-q.txt"]
+    # An old driver beside a CPU-only (here) or newer-CUDA framework: the run must not start.
+    fw = {"fw.name": "pytorch", "fw.version": "2.13.0", "fw.cuda": "12.8", "fw.gpus_visible": 0}
+    with pytest.raises(provenance.GPUNotVisible, match=r"driver 470\.256\.02.*CUDA 12\.8"):
+        provenance.check_gpu({**fw, **facts}, True, "nvidia")
+
+
+def test_amd_facts_with_rocm_smi_stand_in(provenance, monkeypatch, tmp_path):
+    report = {"card0": {"Card series": "AMD Instinct MI100", "VRAM Total Memory (B)": "34342961152"},
+              "card1": {"Card series": "AMD Instinct MI100", "VRAM Total Memory (B)": "34342961152"},
+              "system": {"Driver version": "6.8.5"}}
+    _fake_tool(tmp_path, "rocm-smi", json.dumps(report))
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    facts, artifacts = provenance.amd_facts()
+    assert facts == {"gpu.count": 2, "gpu.model": "AMD Instinct MI100",
+                     "gpu.memory_bytes": 2 * 34342961152, "gpu.driver": "6.8.5"}
+    assert json.loads(artifacts["rocm-smi.json"]) == report

@@ -1,0 +1,141 @@
+"""Checks on the rendered training files over the whole matrix (grouped by identical content):
+the Python compiles and lints, YAML parses, compose accepts the service, the image recipe is
+pinned and honest, requirements are exact, the role passes ansible-lint's production profile."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests import matrix
+from tests.conftest import require, run
+
+PY = ["training/*.py"]
+
+
+def test_rendered_python_compiles_and_lints(matrix_trees):
+    ruff = require("ruff")
+    for group in matrix.groups(matrix_trees, PY):
+        training = group.root / "training"
+        done = run([sys.executable, "-m", "py_compile", *map(str, sorted(training.glob("*.py")))])
+        assert done.returncode == 0, f"{group.ids}: {done.stderr}"
+        # The generated repo's own lint rules (provenance and runtime are first-party there).
+        done = run([ruff, "check", "--no-cache", "--isolated", "--line-length", "110",
+                    "--select", "E,F,W,I,B,UP,SIM", "--target-version", "py310",
+                    "--config", "lint.isort.known-first-party=['provenance','runtime']", str(training)])
+        assert done.returncode == 0, f"{group.ids}:\n{done.stdout}"
+
+
+def test_config_and_requirements_are_exact(matrix_trees):
+    pinned = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[a-z-]+\])?==[0-9][A-Za-z0-9.+]*$")
+    for group in matrix.groups(matrix_trees, ["training/config.yaml", "training/requirements.txt",
+                                              ".repro-gen/spec.yaml"]):
+        spec = yaml.safe_load((group.root / ".repro-gen/spec.yaml").read_text())
+        config = yaml.safe_load((group.root / "training/config.yaml").read_text())
+        assert config["seed"] == spec["training"]["seed"]
+        assert config["expect_gpu"] is (spec["accelerator"] != "none"), group.ids
+        assert config["accelerator"] == spec["accelerator"]
+        lines = [ln for ln in (group.root / "training/requirements.txt").read_text().splitlines()
+                 if ln and not ln.startswith(("#", "--extra-index-url https://download.pytorch.org/"))]
+        assert lines, group.ids
+        for line in lines:
+            assert pinned.match(line), f"{group.ids}: {line!r} is not an exact pin"
+        assert "mlflow==" + metadata.version("mlflow") in lines
+        if spec["accelerator"] == "nvidia":
+            assert any(ln.startswith("nvidia-ml-py==") for ln in lines)
+
+
+def test_cpu_requirements_match_what_the_tests_ran(matrix_trees):
+    """The CPU pins are the versions installed and exercised here (no drift between test and ship)."""
+    for group in matrix.groups(matrix_trees, ["training/requirements.txt"]):
+        if any(c.accelerator != "none" for c in group.combos):
+            continue
+        for line in (group.root / "training/requirements.txt").read_text().splitlines():
+            if "==" not in line or line.startswith("#"):
+                continue
+            name, version = line.split("==")
+            name = name.split("[")[0]
+            try:
+                installed = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                continue  # frameworks not installed here are covered by their own tests' skips
+            assert installed == version, f"{group.ids}: {name} pinned {version}, tested {installed}"
+
+
+def test_dockerfile_is_pinned_unprivileged_and_fails_loudly(matrix_trees):
+    for group in matrix.groups(matrix_trees, ["docker/train/Dockerfile", ".repro-gen/spec.yaml"]):
+        text = (group.root / "docker/train/Dockerfile").read_text()
+        spec = yaml.safe_load((group.root / ".repro-gen/spec.yaml").read_text())
+        base = re.search(r"^ARG BASE_IMAGE=(\S+)$", text, re.M)
+        assert base, group.ids
+        image, _, tag = base.group(1).rpartition(":")
+        assert tag and tag != "latest" and re.search(r"\d+\.\d+", tag), f"{group.ids}: {base.group(1)}"
+        assert {"nvidia": "nvidia/cuda", "amd": "rocm/", "none": "python"}[spec["accelerator"]] in image
+        assert "FROM ${BASE_IMAGE}" in text
+        assert "|| true" not in text and "latest" not in text
+        assert "pip install --no-cache-dir -r /tmp/requirements.txt" in text
+        users = re.findall(r"^USER (\S+)$", text, re.M)
+        assert users and users[-1] not in ("root", "0"), group.ids
+        assert "HF_TOKEN" not in text, "tokens are passed at run time, never baked in"
+        assert f"python{spec['training']['python']}" in text or spec["accelerator"] == "none"
+
+
+def test_compose_service_is_valid_and_reserves_the_gpus(matrix_trees, tmp_path):
+    require("docker")
+    if run(["docker", "compose", "version"]).returncode != 0:
+        require("docker-compose", "the compose plugin (testbed/compose.sh links it)")
+    for group in matrix.groups(matrix_trees, ["compose/train.yml", ".repro-gen/spec.yaml"]):
+        compose = group.root / "compose/train.yml"
+        env = {"HF_TOKEN": "hf_test_value", "PATH": "/usr/bin:/bin:/usr/local/bin"}
+        done = subprocess.run(["docker", "compose", "-f", str(compose), "config", "--format", "json"],
+                              capture_output=True, text=True, env=env)
+        assert done.returncode == 0, f"{group.ids}: {done.stderr}"
+        cfg = yaml.safe_load(done.stdout)
+        spec = yaml.safe_load((group.root / ".repro-gen/spec.yaml").read_text())
+        train = cfg["services"]["train"]
+        assert train["init"] is True
+        assert train["environment"]["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
+        network = cfg["networks"]["repro-tracking"]
+        assert network["name"] == "repro-tracking" and network["external"] is True
+        assert "ports" not in train
+        mounts = {v["target"]: v for v in train["volumes"]}
+        assert {"/repo", "/data", "/checkpoints", "/hf-cache"} <= set(mounts)
+        assert mounts["/repo"]["read_only"] is True
+        assert Path(mounts["/repo"]["source"]) == group.root.resolve()
+        devices = train.get("deploy", {}).get("resources", {}).get("reservations", {}).get("devices")
+        if spec["accelerator"] == "nvidia":
+            assert devices == [{"driver": "nvidia", "count": -1, "capabilities": ["gpu"]}]
+        else:
+            assert devices is None
+        if spec["accelerator"] == "amd":
+            sources = {d["source"] for d in train["devices"]}
+            assert sources == {"/dev/kfd", "/dev/dri"} and "video" in train["group_add"]
+        else:
+            assert "devices" not in train
+        assert ("HF_TOKEN" in train["environment"]) is spec["integrations"]["huggingface"]
+        assert "env_file" not in train, "an env_file would hand every secret in .env to training"
+        assert train["environment"]["CHAMELEON_SITE"] == spec["chameleon"]["site"]
+
+
+def test_huggingface_token_is_required_not_defaulted(example_trees):
+    require("docker")
+    compose = example_trees["a100-multinode-tacc"] / "compose/train.yml"
+    done = subprocess.run(["docker", "compose", "-f", str(compose), "config", "-q"],
+                          capture_output=True, text=True, env={"PATH": "/usr/bin:/bin:/usr/local/bin"})
+    assert done.returncode != 0 and "HF_TOKEN is missing" in done.stderr
+
+
+@pytest.mark.slow
+def test_training_role_passes_ansible_lint_production(matrix_trees):
+    lint = require("ansible-lint")
+    for group in matrix.groups(matrix_trees, ["ansible/roles/training/**", "ansible/roles/training/*/*"]):
+        role = group.root / "ansible/roles/training"
+        done = run([lint, "--offline", "--profile", "production", "--nocolor", str(role)],
+                   cwd=group.root)
+        assert done.returncode == 0, f"{group.ids}:\n{done.stdout}\n{done.stderr}"
