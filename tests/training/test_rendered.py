@@ -131,6 +131,16 @@ def test_huggingface_token_is_required_not_defaulted(example_trees):
     assert done.returncode != 0 and "HF_TOKEN is missing" in done.stderr
 
 
+def test_rendered_yaml_passes_yamllint(matrix_trees):
+    yamllint = require("yamllint")
+    files = ["compose/train.yml", "training/config.yaml", "ansible/roles/training/*/*.yml"]
+    rules = "{extends: default, rules: {line-length: {max: 110}, document-start: disable}}"
+    for group in matrix.groups(matrix_trees, files):
+        targets = [str(p) for pattern in files for p in sorted(group.root.glob(pattern))]
+        done = run([yamllint, "--strict", "-d", rules, *targets])
+        assert done.returncode == 0, f"{group.ids}:\n{done.stdout}"
+
+
 @pytest.mark.slow
 def test_training_role_passes_ansible_lint_production(matrix_trees):
     lint = require("ansible-lint")
