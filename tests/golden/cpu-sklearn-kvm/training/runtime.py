@@ -133,6 +133,28 @@ def set_experiment(name: str) -> str:
         return client.get_experiment_by_name(name).experiment_id
 
 
+def announce(run_id: str, experiment_id: str, experiment: str, facts: dict[str, Any]) -> None:
+    """Say where the run is and what it will record, before the first step."""
+    uri = mlflow.get_tracking_uri()
+    if uri.startswith("sqlite:"):
+        where = f"mlflow ui --backend-store-uri {uri}   (then http://127.0.0.1:5000)"
+    else:
+        # Inside the node the server is http://mlflow:5000; you reach it through `make mlflow-ui`.
+        ui = os.environ.get("REPRO_UI_URL", "http://127.0.0.1:5000")
+        where = f"{ui}/#/experiments/{experiment_id}/runs/{run_id}   (open `make mlflow-ui` first)"
+    gpu = facts.get("gpu.model") if str(facts.get("gpu.count", "0")) not in ("0", "") else None
+    lines = [
+        f"MLflow run {run_id} in experiment {experiment!r}",
+        f"  view: {where}",
+        "  provenance: git {commit} ({dirty}), python {python}, GPU {gpu}, site {site}, repro-gen {gen}"
+        .format(commit=str(facts.get("git.commit", "?"))[:12],
+                dirty="dirty" if facts.get("git.dirty") else "clean",
+                python=facts.get("env.python", "?"), gpu=gpu or "none",
+                site=facts.get("chameleon.site", "?"), gen=facts.get("repro_gen.version", "?")),
+    ]
+    print("\n".join(lines), flush=True)
+
+
 @dataclass
 class Session:
     """What a training script needs after start(): config, run id, resume point, GPU decision."""
@@ -169,6 +191,7 @@ def start(framework: str, argv: list[str] | None = None, description: str = "") 
     provenance.enable_system_metrics()
     resumed = args.resume_run_id is not None
     run = mlflow.start_run(run_id=args.resume_run_id, experiment_id=None if resumed else experiment_id)
+    announce(run.info.run_id, run.info.experiment_id, config["experiment"], facts)
     buffer = MetricBuffer(run.info.run_id)
     finished = False
     try:
@@ -183,6 +206,7 @@ def start(framework: str, argv: list[str] | None = None, description: str = "") 
         buffer.close()
         if finished and not session.stopped:
             mlflow.end_run("FINISHED")
+            print(f"MLflow run {run.info.run_id} finished", flush=True)
         elif finished:
             # Stopped on purpose (--stop-after-steps): marked KILLED, as a preempted run would be;
             # --resume-run-id reopens it.
