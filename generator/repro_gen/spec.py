@@ -303,6 +303,17 @@ def _image_exists_and_fits(spec: Spec) -> Iterator[Problem]:
 DEFAULT_NODE_TYPE = {"nvidia": "gpu_rtx_6000", "amd": "gpu_mi100", "none": "compute_cascadelake_r"}
 
 
+@rule
+def _framework_runs_on_accelerator(spec: Spec) -> Iterator[Problem]:
+    # tensorflow-rocm on PyPI is stuck at TF 2.14 (no Python 3.12, no NumPy 2): no pinned image
+    # would work, so the combination is refused rather than rendered broken.
+    if spec.accelerator == "amd" and spec.training.framework == "tensorflow":
+        yield Problem("training.framework",
+                      "TensorFlow has no current ROCm build on PyPI for AMD GPUs",
+                      "use pytorch, lightning or huggingface on AMD, or TensorFlow on an NVIDIA"
+                      " node type")
+
+
 def _resolve(spec: Spec) -> Spec:
     """Fill the defaults that depend on other fields."""
     c = spec.chameleon
