@@ -1,6 +1,7 @@
 # repro-gen's own tasks. `make help` lists them.
 PYTHON ?= python3
-EXAMPLE ?= examples/pytorch-rtx6000-uc.yaml
+# The lightest example: scikit-learn on a CPU, so the quick path takes a minute or two.
+EXAMPLE ?= examples/cpu-sklearn-kvm.yaml
 OUT ?= out
 
 .DEFAULT_GOAL := help
@@ -12,8 +13,14 @@ help: ## List the targets
 install: ## Install repro-gen with its test dependencies
 	$(PYTHON) -m pip install -e '.[test]'
 
-demo: ## The main job: render an example and run its local quick path
-	repro-gen render $(EXAMPLE) -o $(OUT)/demo
+demo: ## The main job: render an example and train locally, tracked in MLflow with provenance
+	$(PYTHON) -m venv .venv
+	.venv/bin/pip install --quiet -e .
+	.venv/bin/repro-gen render $(EXAMPLE) -o $(OUT)/demo
+	@# Provenance records the commit the run came from: the demo repository gets one.
+	cd $(OUT)/demo && { test -d .git || { git init -q && git add -A && \
+	  git -c user.name=repro-gen -c user.email=demo@repro-gen.invalid commit -qm "Rendered by repro-gen"; }; }
+	$(MAKE) -C $(OUT)/demo train-local
 
 testbed: ## Prepare this machine for the tests (Docker engine, images, services, Python deps)
 	bash testbed/all.sh
