@@ -21,6 +21,8 @@ import yaml
 
 from .errors import BlueprintError
 
+# libyaml's parser when PyYAML was built with it: manifests are read on every render.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ALLOWED_KEYS = {"template", "dest", "when", "mode", "copy"}
 
 
@@ -62,7 +64,7 @@ def load(root: Path | None = None) -> tuple[Entry, ...]:
     entries: list[Entry] = []
     for manifest in sorted(root.glob("*/manifest.yaml")):
         family = manifest.parent.name
-        data = yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}
+        data = yaml.load(manifest.read_text(encoding="utf-8"), Loader=_LOADER) or {}
         for item in data.get("files", []):
             unknown = set(item) - _ALLOWED_KEYS
             if unknown:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import yaml
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import FileSystemBytecodeCache, FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from . import context, manifest
+from . import __version__, context, manifest
 from .errors import BlueprintError
 from .filters import FILTERS
 from .spec import Spec, normalized
@@ -26,6 +27,23 @@ class RenderedFile:
 
 
 Tree = dict[str, RenderedFile]
+
+
+def _bytecode_cache() -> FileSystemBytecodeCache | None:
+    """Compiled templates are cached per user: a render then skips Jinja's compiler entirely.
+
+    Jinja keys each entry by template name and source checksum, so an edited blueprint is never
+    served stale. REPRO_GEN_NO_CACHE=1 turns it off.
+    """
+    if os.environ.get("REPRO_GEN_NO_CACHE") == "1":
+        return None
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    directory = base / "repro-gen" / f"jinja-{__version__}"
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(directory))
 
 
 @cache
@@ -44,6 +62,7 @@ def environment(root: Path) -> ImmutableSandboxedEnvironment:
         variable_end_string="]]",
         comment_start_string="[#",
         comment_end_string="#]",
+        bytecode_cache=_bytecode_cache(),
     )
     env.filters.update(FILTERS)
     return env
@@ -60,12 +79,16 @@ def render(spec: Spec, root: Path | None = None) -> Tree:
     root = root or manifest.blueprints_root()
     env = environment(root)
     ctx = context.build(spec)
+    conditions: dict[str, bool] = {}
     tree: Tree = {SPEC_COPY: RenderedFile(spec_yaml(spec))}
     owner: dict[str, str] = {}
     for entry in manifest.load(root):
         try:
-            if entry.when and not env.compile_expression(entry.when)(**ctx):
-                continue
+            if entry.when:
+                if entry.when not in conditions:
+                    conditions[entry.when] = bool(env.compile_expression(entry.when)(**ctx))
+                if not conditions[entry.when]:
+                    continue
             if entry.copy:
                 content = (root / entry.template).read_bytes()
             else:

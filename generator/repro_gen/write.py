@@ -110,13 +110,15 @@ def _plan_file(out_dir: Path, rel: str, rendered: RenderedFile, base: bytes | No
 
 
 def _atomic_write(path: Path, content: bytes, mode: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # Write-then-rename: a reader (or a crash) sees the old file or the new one, never half of
+    # one. No fsync per file: it cost most of a render's time, and the state files are written
+    # last, so a render cut short by a power loss is simply run again.
+    if not path.parent.is_dir():
+        path.parent.mkdir(parents=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".repro-gen-")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(content)
-            fh.flush()
-            os.fsync(fh.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
