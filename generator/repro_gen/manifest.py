@@ -8,6 +8,14 @@ Each blueprint family (`blueprints/<family>/manifest.yaml`) lists its files:
         when: spec.site.is_baremetal   # optional Jinja expression over the render context
         mode: "0755"                # optional, default 0644
         copy: true                  # optional: ship the file verbatim, no templating
+
+A folder of files that hold no spec values (an Ansible role, say) ships verbatim in one entry:
+
+      - tree: roles/docker          # every file below it, copied as is
+        dest: ansible/roles/docker
+        when: ...                   # optional
+
+Each file keeps its relative path; executable files get mode 0755, the others 0644.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from .errors import BlueprintError
 
 # libyaml's parser when PyYAML was built with it: manifests are read on every render.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_ALLOWED_KEYS = {"template", "dest", "when", "mode", "copy"}
+_ALLOWED_KEYS = {"template", "tree", "dest", "when", "mode", "copy"}
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,9 @@ def load(root: Path | None = None) -> tuple[Entry, ...]:
             unknown = set(item) - _ALLOWED_KEYS
             if unknown:
                 raise BlueprintError(f"{manifest}: unknown keys {sorted(unknown)} in {item}")
+            if "tree" in item:
+                entries.extend(_tree_entries(root, manifest, family, item))
+                continue
             template = f"{family}/{safe_relative(item['template'], 'template')}"
             if not (root / template).is_file():
                 raise BlueprintError(f"{manifest}: template {template} does not exist")
@@ -81,3 +92,25 @@ def load(root: Path | None = None) -> tuple[Entry, ...]:
                 copy=bool(item.get("copy", False)),
             ))
     return tuple(entries)
+
+
+def _tree_entries(root: Path, manifest: Path, family: str, item: dict) -> list[Entry]:
+    """One verbatim-copy entry per file below a `tree:` folder."""
+    if set(item) - {"tree", "dest", "when"}:
+        raise BlueprintError(f"{manifest}: a tree entry takes only tree, dest and when: {item}")
+    folder = f"{family}/{safe_relative(item['tree'], 'tree')}"
+    dest = safe_relative(item["dest"], "dest")
+    if not (root / folder).is_dir():
+        raise BlueprintError(f"{manifest}: tree {folder} is not a folder")
+    entries = []
+    for path in sorted(p for p in (root / folder).rglob("*") if p.is_file()):
+        rel = path.relative_to(root / folder).as_posix()
+        if "__pycache__" in rel.split("/"):
+            continue
+        executable = bool(path.stat().st_mode & 0o111)
+        entries.append(Entry(family=family, template=f"{folder}/{rel}", dest=f"{dest}/{rel}",
+                             when=item.get("when"), mode=0o755 if executable else 0o644,
+                             copy=True))
+    if not entries:
+        raise BlueprintError(f"{manifest}: tree {folder} holds no files")
+    return entries
