@@ -56,6 +56,10 @@ install_host_cas() {
 # Leave a rootfs small and free of host-specific state.
 tidy_rootfs() {
     local root=$1
+    # mktemp made the folder 0700, and the tarball's "./" entry carries that mode: on a vfs
+    # engine (Docker nested in the test node) the image's / would then be closed to every user
+    # but root, and a non-root container with `init: true` fails to stat /sbin/docker-init.
+    chmod 0755 "$root"
     rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/archives/*.deb \
            "$root"/var/cache/apt/*.bin "$root"/tmp/* "$root"/var/tmp/*
     # The resolver of the build host must not leak into the image; docker
