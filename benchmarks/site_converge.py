@@ -2,8 +2,8 @@
 
 Renders each spec, starts a systemd container reached over SSH on 127.0.0.1 (see
 tests/ansible/testnode.py for how it differs from a Chameleon node), writes the inventory with the
-generated from_terraform.py, and runs `ansible-playbook site.yml` twice. The second run must report
-zero changes.
+generated from_terraform.py, runs `ansible-playbook site.yml --check` on the fresh node, then
+`ansible-playbook site.yml` twice. The second run must report zero changes.
 
     PYTHONPATH=generator python benchmarks/site_converge.py [SPEC ...]
 """
@@ -33,17 +33,22 @@ def main() -> int:
     parser.add_argument("specs", nargs="*", type=Path, default=DEFAULT_SPECS)
     args = parser.parse_args()
     status = 0
-    print(f"{'spec':<28} {'accelerator':<11} {'run 1 (s)':>9} {'changed':>7} {'run 2 (s)':>9} {'changed':>7}")
+    print(f"{'spec':<24} {'accelerator':<11} {'--check (s)':>11} {'run 1 (s)':>9} {'changed':>7}"
+          f" {'run 2 (s)':>9} {'changed':>7}")
     for spec_path in args.specs:
         with tempfile.TemporaryDirectory(prefix="site-converge-") as tmp:
             tree = Path(tmp) / "repo"
             rendered = render(load(spec_path))
             write.apply(tree, rendered, write.plan(tree, rendered))
             first, second, info = converge_twice(tree)
-        print(f"{spec_path.stem:<28} {info['accelerator']:<11} {first.seconds:>9.1f} {first.changed:>7}"
-              f" {second.seconds:>9.1f} {second.changed:>7}")
+        check = info["check"]
+        print(f"{spec_path.stem:<24} {info['accelerator']:<11} {check.seconds:>11.1f} {first.seconds:>9.1f}"
+              f" {first.changed:>7} {second.seconds:>9.1f} {second.changed:>7}")
         if info["standins"]:
             print(f"  stand-ins on the test node (no GPU here): {', '.join(info['standins'])}")
+        if not check.ok or check.changed_node:
+            print(f"check mode failed or modified the node:\n{check.output[-4000:]}", file=sys.stderr)
+            status = 1
         if not (first.ok and second.ok) or second.changed:
             print((second if first.ok else first).output[-4000:], file=sys.stderr)
             status = 1

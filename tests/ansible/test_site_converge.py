@@ -1,4 +1,5 @@
-"""The whole generated site.yml converges on a local test node, and a second run changes nothing.
+"""The whole generated site.yml runs in check mode on a fresh test node without failing or touching
+it, converges, and a second run changes nothing.
 
 The node is a systemd container reached over SSH with the generated ansible.cfg and an inventory
 written by the generated converter from a stand-in Terraform output; tests/ansible/testnode.py
@@ -25,7 +26,11 @@ def test_site_converges_then_changes_nothing(matrix_trees):
     require("ssh-keygen")
     failures = []
     for group in matrix.groups(matrix_trees, ["ansible/*", "ansible/**/*", "ansible/.*"]):
-        first, second, _info = converge_twice(group.root)
+        first, second, info = converge_twice(group.root)
+        check = info["check"]
+        if not check.ok or check.changed_node:
+            failures.append(f"[{group.ids}] check mode on the fresh node: failed={check.failed}, "
+                            f"modified the node={check.changed_node}:\n{check.output[-5000:]}")
         if not first.ok:
             failures.append(f"[{group.ids}] first run failed:\n{first.output[-5000:]}")
         elif not second.ok or second.changed:

@@ -9,7 +9,9 @@ What differs from a real node, and why (each override is passed with -e and prin
 - Debian 12 instead of Ubuntu (only Debian can be built here);
 - Docker from the distribution (Docker's and NVIDIA's apt repositories are unreachable);
 - on GPU specs, stand-ins for lspci / nvidia-smi / nvidia-ctk / rocm-smi (no GPU here), installed
-  by the rendered `ansible/molecule/prepare_standins.yml`, and no CUDA-container check.
+  by the rendered `ansible/molecule/prepare_standins.yml`, and no CUDA-container check;
+- python3-apt is preinstalled before the check-mode run, as on the CC-Ubuntu images (Ansible's apt
+  module can install it itself, but not in check mode; the minbase test image lacks it).
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class Run:
     failed: int
     unreachable: int
     output: str
+    # Check-mode runs only: whether the node was modified anyway (it must not be).
+    changed_node: bool = False
 
     @property
     def ok(self) -> bool:
@@ -125,7 +129,11 @@ def playbook(ansible_dir: Path, args: list[str], env: dict[str, str]) -> Run:
 
 
 def converge_twice(tree: Path, name: str = "ansible-site-node") -> tuple[Run, Run, dict]:
-    """Write the inventory from the stand-in Terraform output, then run site.yml twice."""
+    """Write the inventory from the stand-in Terraform output, then run site.yml twice.
+
+    Before the two runs, site.yml runs once in check mode on the fresh node (info["check"]): it
+    must not fail and must leave the node as it was.
+    """
     ansible_dir = tree / "ansible"
     accel = accelerator_of(tree)
     with test_node(name) as (port, key):
@@ -150,9 +158,17 @@ def converge_twice(tree: Path, name: str = "ansible-site-node") -> tuple[Run, Ru
             prep = playbook(ansible_dir, ["molecule/prepare_standins.yml", "-e", f"@{extra_file}"], env)
             if not prep.ok:
                 raise RuntimeError(f"installing the stand-ins failed:\n{prep.output[-3000:]}")
+        _sh(["docker", "exec", name, "sh", "-c",
+             "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-apt"],
+            check=True)
+        before = _sh(["docker", "exec", name, "dpkg-query", "-W"], check=True).stdout
+        check = playbook(ansible_dir, ["site.yml", "--check", "-e", f"@{extra_file}"], env)
+        after = _sh(["docker", "exec", name, "dpkg-query", "-W"], check=True).stdout
+        data_dir = _sh(["docker", "exec", name, "test", "-e", "/data"]).returncode == 0
+        check.changed_node = before != after or data_dir
         first = playbook(ansible_dir, ["site.yml", "-e", f"@{extra_file}"], env)
         second = playbook(ansible_dir, ["site.yml", "-e", f"@{extra_file}"], env) if first.ok else first
         tf_json.unlink()
     info = {"accelerator": accel, "standins": [s["program"] for s in STANDINS[accel]],
-            "overrides": sorted(OVERRIDES)}
+            "overrides": sorted(OVERRIDES), "check": check}
     return first, second, info
