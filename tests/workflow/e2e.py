@@ -165,7 +165,8 @@ def local_bed(tmp: Path, render_data) -> object:
 
         state = State(region="KVM@TACC", flavors=[{"id": "m1xl", "name": "m1.xlarge", "extra_specs": {}}])
         fake = stack.enter_context(FakeOpenStack(state))
-        clouds = tmp / "clouds.yaml"
+        # In the repository root (git-ignored), where lease/lease.py's openstacksdk loader looks.
+        clouds = repo / "clouds.yaml"
         config = json.loads((repo / "lease/lease.json").read_text())
         clouds.write_text(fake.clouds_yaml(config["cloud"]))
 
@@ -193,7 +194,7 @@ def local_bed(tmp: Path, render_data) -> object:
                             f"BACKUP_S3_ENDPOINT_URL=http://{node_ip(node)}:{STORE_PORT}\nMLFLOW_WORKERS=1\n")
         env_file.chmod(0o600)
         env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-        env.update(OS_CLIENT_CONFIG_FILE=str(clouds), E2E_TERRAFORM_LOG=str(tmp / "terraform.log"),
+        env.update(E2E_TERRAFORM_LOG=str(tmp / "terraform.log"),
                    E2E_TF_OUTPUT=str(tf_output), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
                    # This machine reaches the object store's stand-in through the published port.
                    BACKUP_S3_ENDPOINT_URL=f"http://127.0.0.1:{store_port}")
