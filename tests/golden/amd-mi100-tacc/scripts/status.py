@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "ansible" / "inventory" / "terraform-output.json"
 NODE_DIR = os.environ.get("NODE_DIR", '/opt/rocm-lightning')
+TRACKING_PROJECT = 'rocm-lightning-tracking'
 ACCELERATOR = 'amd'
 GPU_PROBE = {
     "nvidia": "nvidia-smi --query-gpu=index,name,driver_version,memory.used,memory.total,"
@@ -51,7 +52,7 @@ def head_target() -> str:
 def ssh(command: str) -> subprocess.CompletedProcess[str]:
     argv = ["ssh", *shlex.split(os.environ.get("SSH_OPTS", "")), "-o", "BatchMode=yes",
             "-o", "ConnectTimeout=10", head_target(), command]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
 
 
 def summary() -> None:
@@ -69,8 +70,9 @@ def summary() -> None:
 def health() -> int:
     checks = [
         ("GPUs", GPU_PROBE),
-        ("tracking stack", f"cd {shlex.quote(NODE_DIR)} && docker compose -f compose/tracking.yml ps "
-                           "--format '{{.Service}}: {{.State}} {{.Health}}'"),
+        # By compose label: `docker compose ps` would need the root-only .env to read the file.
+        ("tracking stack", (f"docker ps --filter label=com.docker.compose.project={TRACKING_PROJECT} "
+                            "--format '{{.Label \"com.docker.compose.service\"}}: {{.Status}}' | grep .")),
         ("MLflow", "curl -fsS --max-time 5 http://127.0.0.1:5000/health"),
     ]
     worst = 0
