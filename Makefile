@@ -31,8 +31,9 @@ test: testbed ## Prepare the test bed, then run the whole test suite
 lint: ## Lint the generator and the tests
 	$(PYTHON) -m ruff check generator tests benchmarks
 
-golden: ## Regenerate the golden trees (review the diff before committing)
+golden: ## Regenerate the golden trees and `make -n` outputs (review the diff before committing)
 	$(PYTHON) -m tests.golden
+	REPRO_GEN_UPDATE_GOLDEN=1 $(PYTHON) -m pytest -q -p no:cacheprovider tests/workflow/test_makefile.py -k golden
 
 bench: ## Run the benchmarks
 	$(PYTHON) benchmarks/cli_speed.py
