@@ -11,11 +11,13 @@ Each blueprint family (`blueprints/<family>/manifest.yaml`) lists its files:
 
 A folder of files that hold no spec values (an Ansible role, say) ships verbatim in one entry:
 
-      - tree: roles/docker          # every file below it, copied as is
+      - tree: roles/docker          # every file below it, copied as is, except *.j2
         dest: ansible/roles/docker
         when: ...                   # optional
 
-Each file keeps its relative path; executable files get mode 0755, the others 0644.
+Each file keeps its relative path; executable files get mode 0755, the others 0644. The few
+files of such a folder that do hold spec values end in `.j2` and are listed as ordinary template
+entries; the loader refuses a `.j2` file inside a tree that no entry renders.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ def load(root: Path | None = None) -> tuple[Entry, ...]:
     """Every entry of every family's manifest, in a stable order."""
     root = root or blueprints_root()
     entries: list[Entry] = []
+    trees: list[str] = []
     for manifest in sorted(root.glob("*/manifest.yaml")):
         family = manifest.parent.name
         data = yaml.load(manifest.read_text(encoding="utf-8"), Loader=_LOADER) or {}
@@ -79,6 +82,7 @@ def load(root: Path | None = None) -> tuple[Entry, ...]:
                 raise BlueprintError(f"{manifest}: unknown keys {sorted(unknown)} in {item}")
             if "tree" in item:
                 entries.extend(_tree_entries(root, manifest, family, item))
+                trees.append(f"{family}/{item['tree']}")
                 continue
             template = f"{family}/{safe_relative(item['template'], 'template')}"
             if not (root / template).is_file():
@@ -91,6 +95,13 @@ def load(root: Path | None = None) -> tuple[Entry, ...]:
                 mode=int(str(item.get("mode", "0644")), 8),
                 copy=bool(item.get("copy", False)),
             ))
+    rendered = {e.template for e in entries}
+    for folder in trees:
+        for path in sorted((root / folder).rglob("*.j2")):
+            template = path.relative_to(root).as_posix()
+            if template not in rendered:
+                raise BlueprintError(f"{template} sits in tree {folder} but no entry lists it: add a"
+                                     " template entry (copy: true for an Ansible template)")
     return tuple(entries)
 
 
@@ -105,7 +116,7 @@ def _tree_entries(root: Path, manifest: Path, family: str, item: dict) -> list[E
     entries = []
     for path in sorted(p for p in (root / folder).rglob("*") if p.is_file()):
         rel = path.relative_to(root / folder).as_posix()
-        if "__pycache__" in rel.split("/"):
+        if "__pycache__" in rel.split("/") or rel.endswith(".j2"):
             continue
         executable = bool(path.stat().st_mode & 0o111)
         entries.append(Entry(family=family, template=f"{folder}/{rel}", dest=f"{dest}/{rel}",

@@ -76,3 +76,15 @@ def test_templates_cannot_reach_unsafe_attributes(tmp_path):
                       {"fam/a.j2": "[[ spec.__class__.__init__.__globals__ ]]\n"})
     with pytest.raises(BlueprintError):
         render(SPEC, root)
+
+
+def test_template_inside_a_tree_must_be_listed(tmp_path):
+    files = {"fam/role/a.yml": "a: 1\n", "fam/role/molecule.yml.j2": "name: [[ spec.project.name ]]\n"}
+    root = blueprints(tmp_path, "files:\n  - tree: role\n    dest: out\n", files)
+    with pytest.raises(BlueprintError, match="no entry lists it"):
+        render(SPEC, root)
+    root = blueprints(tmp_path, "files:\n  - tree: role\n    dest: out\n"
+                      "  - template: role/molecule.yml.j2\n    dest: out/molecule.yml\n", files)
+    tree = render(SPEC, root)
+    assert tree["out/molecule.yml"].content == b"name: manifest-study\n"
+    assert "out/molecule.yml.j2" not in tree
