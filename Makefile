@@ -35,8 +35,10 @@ golden: ## Regenerate the golden trees and `make -n` outputs (review the diff be
 	$(PYTHON) -m tests.golden
 	REPRO_GEN_UPDATE_GOLDEN=1 $(PYTHON) -m pytest -q -p no:cacheprovider tests/workflow/test_makefile.py -k golden
 
-bench: ## Run the benchmarks
+bench: ## Run the quick benchmarks (site_converge.py and make_up.py need Docker: see benchmarks/)
 	$(PYTHON) benchmarks/cli_speed.py
+	$(PYTHON) benchmarks/provenance_overhead.py
+	$(PYTHON) benchmarks/metric_logging_overhead.py
 
 clean: ## Remove build and demo outputs
 	rm -rf $(OUT) build dist .pytest_cache
