@@ -126,3 +126,15 @@ def groups(trees: dict[Combo, Path], patterns: Iterable[str]) -> list[Group]:
         else:
             by_digest[key] = Group(root, [combo])
     return list(by_digest.values())
+
+
+def one_per(groups_: list[Group], key) -> list[Group]:
+    """The first group for each value of key(combo): for checks so slow that running them once per
+    code path (e.g. per accelerator) is the budget, where the groups left out differ only in values
+    (a site's URL, a node type's name) that faster checks cover over the whole matrix."""
+    seen: dict[object, Group] = {}
+    for group in groups_:
+        value = key(group.combos[0])
+        if value not in seen:
+            seen[value] = group
+    return list(seen.values())

@@ -33,7 +33,9 @@ PATTERNS = ("compose/tracking.yml", "scripts/*.py", "docker/mlflow/*")
 
 
 def _groups(trees):
-    return matrix.groups(trees, PATTERNS)
+    # One stack per artifact store: the files of the groups left out differ only in the site's
+    # object-store URL, which these tests replace with the local S3 server anyway.
+    return matrix.one_per(matrix.groups(trees, PATTERNS), lambda combo: combo.artifact_store)
 
 
 @pytest.fixture(scope="module")
