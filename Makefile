@@ -25,8 +25,11 @@ demo: ## The main job: render an example and train locally, tracked in MLflow wi
 testbed: ## Prepare this machine for the tests (Docker engine, images, services, Python deps)
 	bash testbed/all.sh
 
+# The slow tests mostly wait (apt, containers, servers): two workers, one test file each.
+TEST_WORKERS ?= 2
+
 test: testbed ## Prepare the test bed, then run the whole test suite
-	$(PYTHON) -m pytest
+	$(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: ## Lint the generator and the tests
 	$(PYTHON) -m ruff check generator tests benchmarks
