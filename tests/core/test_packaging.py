@@ -1,0 +1,38 @@
+"""`pip install .` (a real wheel, not an editable install) gives a working repro-gen that renders
+from the blueprints inside the wheel."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.golden import GOLDEN
+
+
+@pytest.mark.slow
+def test_wheel_install_renders_the_golden_tree(tmp_path):
+    wheels = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(ROOT), "-w",
+                    str(wheels)], check=True, capture_output=True, text=True)
+    [wheel] = wheels.glob("repro_gen-*.whl")
+    # The venv reuses this interpreter's packages for the dependencies; the wheel itself is
+    # installed into the venv and shadows any editable install of the checkout.
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, system_site_packages=True, with_pip=True)
+    python = env_dir / "bin" / "python"
+    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall",
+                    str(wheel)], check=True, capture_output=True, text=True)
+    where = subprocess.run([python, "-c", "import repro_gen.manifest as m; print(m.blueprints_root())"],
+                           check=True, capture_output=True, text=True, cwd=tmp_path).stdout.strip()
+    assert where.startswith(str(env_dir)), where
+    out = tmp_path / "out"
+    subprocess.run([env_dir / "bin" / "repro-gen", "render", str(ROOT / "examples/minimal.yaml"),
+                    "-o", str(out)], check=True, capture_output=True, text=True, cwd=tmp_path)
+    golden = GOLDEN / "minimal"
+    expected = {p.relative_to(golden): p.read_bytes() for p in golden.rglob("*") if p.is_file()}
+    for rel, content in expected.items():
+        assert (out / rel).read_bytes() == content, rel
