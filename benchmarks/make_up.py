@@ -7,6 +7,9 @@ provisioning (lease tool, inventory, site.yml over SSH, the tracking stack) runs
 builds and node preparation happen before the clock starts.
 
     PYTHONPATH=generator python benchmarks/make_up.py
+
+Measured on the shared 2-core test machine (another test suite running beside it), 2026-11-28:
+first make up 108.1 s, second make up 24.6 s (lease reused, site.yml reports no change).
 """
 
 from __future__ import annotations
