@@ -5,6 +5,8 @@ EXAMPLE ?= examples/cpu-sklearn-kvm.yaml
 OUT ?= out
 
 .DEFAULT_GOAL := help
+# Everything here runs this checkout's generator, whichever repro-gen is installed.
+export PYTHONPATH := $(CURDIR)/generator:$(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 .PHONY: help install demo testbed test lint golden bench clean
 
 help: ## List the targets
