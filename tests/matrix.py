@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import itertools
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from repro_gen import catalog, write
 from repro_gen import spec as spec_mod
 from repro_gen.errors import SpecError
 from repro_gen.render import render
+from repro_gen.state import BASE_FILE, STATE_FILE
 
 # One representative node type or flavor per (site, accelerator).
 HARDWARE: dict[tuple[str, str], str] = {
@@ -95,6 +97,12 @@ def render_into(combo: Combo, out_dir: Path) -> Path:
     return out_dir
 
 
+def rendered_files(root: Path) -> list[Path]:
+    """The files repro-gen wrote into `root` (per its state file), not what tests added since."""
+    state = json.loads((root / STATE_FILE).read_text())
+    return sorted(root / rel for rel in [*state["files"], STATE_FILE, BASE_FILE])
+
+
 @dataclass
 class Group:
     """Combinations whose selected files are byte-identical; `root` is one of their trees."""
@@ -116,7 +124,7 @@ def groups(trees: dict[Combo, Path], patterns: Iterable[str]) -> list[Group]:
     by_digest: dict[str, Group] = {}
     for combo, root in trees.items():
         digest = hashlib.sha256()
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        for path in rendered_files(root):
             rel = path.relative_to(root).as_posix()
             if any(fnmatch.fnmatch(rel, pat) for pat in patterns):
                 digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")

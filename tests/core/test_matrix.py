@@ -41,7 +41,7 @@ _AnyTagLoader.add_multi_constructor("!", lambda loader, suffix, node: loader.con
 
 
 def _files(root: Path, *suffixes: str) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.name.endswith(suffixes))
+    return [p for p in matrix.rendered_files(root) if p.name.endswith(suffixes)]
 
 
 def test_every_yaml_and_json_file_parses(matrix_trees):
@@ -98,7 +98,7 @@ def test_text_files_are_clean(matrix_trees):
     failures = []
     leftover = re.compile(r"\[\[\s.*\s\]\]|\[%.*%\]|\[#.*#\]")
     for group in matrix.groups(matrix_trees, ["*"]):
-        for path in sorted(p for p in group.root.rglob("*") if p.is_file()):
+        for path in matrix.rendered_files(group.root):
             rel = path.relative_to(group.root).as_posix()
             text = path.read_text()
             if "\r" in text or (text and not text.endswith("\n")):
@@ -113,7 +113,7 @@ def test_text_files_are_clean(matrix_trees):
 def test_executable_bits(matrix_trees):
     failures = []
     for group in matrix.groups(matrix_trees, ["*"]):
-        for path in sorted(p for p in group.root.rglob("*") if p.is_file()):
+        for path in matrix.rendered_files(group.root):
             executable = bool(path.stat().st_mode & 0o111)
             shebang = path.read_bytes()[:2] == b"#!"
             if executable != shebang:
