@@ -1,4 +1,4 @@
-"""Wall time of converging the whole generated site.yml twice on a local test node.
+"""Wall time of converging the node-configuration plays of the generated site.yml twice on a local test node.
 
 Renders each spec, starts a systemd container reached over SSH on 127.0.0.1 (see
 tests/ansible/testnode.py for how it differs from a Chameleon node), writes the inventory with the

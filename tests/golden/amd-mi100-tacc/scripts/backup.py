@@ -33,6 +33,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -187,8 +188,13 @@ def run_backup() -> str:
     store.ensure_bucket()
     artifacts = artifact_client()
     artifact_bucket = env("ARTIFACT_BUCKET")
-    snapshot = dt.datetime.now(dt.timezone.utc).strftime(STAMP)
-    if object_exists(store.s3, store.bucket, store.key("snapshots", snapshot, "manifest.json")):
+    # A snapshot is named by its second; a second backup within the same second waits for the next.
+    for _ in range(3):
+        snapshot = dt.datetime.now(dt.timezone.utc).strftime(STAMP)
+        if not object_exists(store.s3, store.bucket, store.key("snapshots", snapshot, "manifest.json")):
+            break
+        time.sleep(1)
+    else:
         raise BackupError(f"snapshot {snapshot} already exists; try again in a second")
     # Digests of unchanged objects are taken from the previous snapshot instead of re-reading them.
     known: dict[tuple[str, str, int], str] = {}
