@@ -77,6 +77,13 @@ def test_up_train_backup_down(tmp_path: Path):
         assert len(bed.fake.state.leases) == 1
         assert recap_changed(out) == 0, out[-6000:]
 
+        # With the stack up, nothing but sshd listens beyond loopback on the node; the SeaweedFS
+        # stand-in for the remote Chameleon object store is the one expected exception.
+        sockets = [line.split() for line in bed.ssh("sudo ss -ltnpH").stdout.splitlines() if line.strip()]
+        public = [" ".join(f) for f in sockets if not f[3].startswith(("127.", "[::1]"))]
+        assert public and all('"sshd"' in line or '"weed"' in line for line in public), public
+        assert any(f[3] == "127.0.0.1:5000" for f in sockets), "MLflow is not on 127.0.0.1:5000"
+
         # make train: the image is reused on the node, the run logs provenance to MLflow.
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=bed.repo, capture_output=True,
                               text=True, check=True).stdout.strip()
