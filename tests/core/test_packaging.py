@@ -3,6 +3,7 @@ from the blueprints inside the wheel."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import venv
@@ -20,18 +21,20 @@ def test_wheel_install_renders_the_golden_tree(tmp_path):
                     str(wheels)], check=True, capture_output=True, text=True)
     [wheel] = wheels.glob("repro_gen-*.whl")
     # The venv reuses this interpreter's packages for the dependencies; the wheel itself is
-    # installed into the venv and shadows any editable install of the checkout.
+    # installed into the venv and shadows any editable install of the checkout. PYTHONPATH
+    # (the top Makefile points it at the checkout) would put the checkout first: drop it.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env_dir = tmp_path / "venv"
     venv.create(env_dir, system_site_packages=True, with_pip=True)
     python = env_dir / "bin" / "python"
     subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall",
-                    str(wheel)], check=True, capture_output=True, text=True)
+                    str(wheel)], check=True, capture_output=True, text=True, env=env)
     where = subprocess.run([python, "-c", "import repro_gen.manifest as m; print(m.blueprints_root())"],
-                           check=True, capture_output=True, text=True, cwd=tmp_path).stdout.strip()
+                           check=True, capture_output=True, text=True, cwd=tmp_path, env=env).stdout.strip()
     assert where.startswith(str(env_dir)), where
     out = tmp_path / "out"
     subprocess.run([env_dir / "bin" / "repro-gen", "render", str(ROOT / "examples/minimal.yaml"),
-                    "-o", str(out)], check=True, capture_output=True, text=True, cwd=tmp_path)
+                    "-o", str(out)], check=True, capture_output=True, text=True, cwd=tmp_path, env=env)
     golden = GOLDEN / "minimal"
     expected = {p.relative_to(golden): p.read_bytes() for p in golden.rglob("*") if p.is_file()}
     for rel, content in expected.items():
