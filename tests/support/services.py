@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -112,6 +113,16 @@ def wait_http(url: str, timeout: float = 60.0, *, proc: subprocess.Popen[bytes] 
         time.sleep(0.5)
     raise ServiceError(f"{what} at {url} was not ready within {timeout:.0f} s "
                        f"(last: {last})\n" + log_tail(log))
+
+
+def http_status(url: str, host: str | None = None) -> int:
+    """The HTTP status ``url`` answers with (sent with ``Host: host`` when given)."""
+    request = urllib.request.Request(url, headers={"Host": host} if host else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
 
 
 # --------------------------------------------------------------------------- processes
@@ -316,6 +327,28 @@ def create_database(dsn: str, name: str) -> str:
     return dsn.rsplit("/", 1)[0] + "/" + name
 
 
+def recreate_database(dsn: str, name: str, owner: str, password: str) -> str:
+    """Drop and create database ``name`` owned by a (re)created login role ``owner``, as the
+    postgres image's entrypoint makes them on a fresh node; returns the owner's DSN."""
+    import psycopg2
+    from psycopg2 import sql
+
+    conn = psycopg2.connect(dsn)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            cur.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(owner)))
+            cur.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                sql.Identifier(owner), sql.Literal(password)))
+            cur.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(name), sql.Identifier(owner)))
+    finally:
+        conn.close()
+    parsed = urllib.parse.urlsplit(dsn)
+    return f"postgresql://{owner}:{password}@{parsed.hostname}:{parsed.port}/{name}"
+
+
 def sqlalchemy_url(dsn: str) -> str:
     """``postgresql://...`` → ``postgresql+psycopg2://...`` (what MLflow's backend store wants)."""
     scheme, rest = dsn.split("://", 1)
@@ -388,18 +421,24 @@ def s3_server(tmpdir: str | os.PathLike[str], access_key: str, secret_key: str, 
 
 @contextlib.contextmanager
 def s3_service(tmpdir: str | os.PathLike[str], access_key: str, secret_key: str, *,
+               more_credentials: Mapping[str, str] | None = None,
                timeout: float = 60.0) -> Iterator[S3Server]:
-    """Like ``s3_server`` but yields an ``S3Server``."""
+    """Like ``s3_server`` but yields an ``S3Server``.
+
+    ``more_credentials`` (access key -> secret key) are accepted too: one server can stand in
+    for two S3 services (MinIO and the Chameleon object store) that a stack talks to.
+    """
     weed = require_weed()
     base = Path(tmpdir) / "seaweedfs"
     data = base / "data"
     data.mkdir(parents=True, exist_ok=True)
     config = base / "s3.json"
+    keys = {access_key: secret_key, **(more_credentials or {})}
     config.write_text(json.dumps({"identities": [{
-        "name": "testbed",
-        "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
+        "name": f"testbed-{i}",
+        "credentials": [{"accessKey": key, "secretKey": secret}],
         "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-    }]}, indent=2))
+    } for i, (key, secret) in enumerate(keys.items())]}, indent=2))
     log = base / "weed.log"
     ports = {name: free_port() for name in
              ("master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc", "s3", "s3.grpc")}
@@ -409,7 +448,8 @@ def s3_service(tmpdir: str | os.PathLike[str], access_key: str, secret_key: str,
             "-filer", f"-filer.port={ports['filer']}", f"-filer.port.grpc={ports['filer.grpc']}",
             "-s3", f"-s3.port={ports['s3']}", f"-s3.port.grpc={ports['s3.grpc']}",
             "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={config}",
-            "-master.volumeSizeLimitMB=64", "-volume.max=32", "-volume.preStopSeconds=0"]
+            # Every bucket is a collection that grows 7 volumes: keep them small and many.
+            "-master.volumeSizeLimitMB=64", "-volume.max=100", "-volume.preStopSeconds=0"]
     proc = start_process(argv, log)
     endpoint = f"http://{LOCALHOST}:{ports['s3']}"
     try:
@@ -493,7 +533,8 @@ class MlflowServer:
 @contextlib.contextmanager
 def mlflow_server(argv: Sequence[str], env: Mapping[str, str] | None = None, *,
                   log: str | os.PathLike[str] | None = None, timeout: float = 180.0,
-                  inherit_env: bool = True) -> Iterator[MlflowServer]:
+                  inherit_env: bool = True,
+                  cwd: str | os.PathLike[str] | None = None) -> Iterator[MlflowServer]:
     """Start an MLflow server from ``argv`` (e.g. the command of a compose service).
 
     ``argv`` must contain ``--host`` 127.0.0.1 and a ``--port`` (use
@@ -515,7 +556,7 @@ def mlflow_server(argv: Sequence[str], env: Mapping[str, str] | None = None, *,
         log = Path(tempfile.mkdtemp(prefix="testbed-mlflow-")) / "mlflow.log"
     log = Path(log)
     log.parent.mkdir(parents=True, exist_ok=True)
-    proc = start_process(argv, log, env=full_env)
+    proc = start_process(argv, log, env=full_env, cwd=cwd)
     url = f"http://{host}:{port}"
     try:
         wait_http(url + "/health", timeout, proc=proc, log=log, what="MLflow server", body="OK")

@@ -11,9 +11,9 @@ stands in for the postgres:17 image.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 from tests import matrix
+from tests.support import services
 
 from . import compose
-from .services import Postgres, SeaweedS3, free_port, http_status, stop, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -41,26 +41,19 @@ def _groups(trees):
 
 @pytest.fixture(scope="module")
 def postgres(tmp_path_factory):
-    if not Postgres.available():
-        from tests.conftest import require
-
-        require("initdb", "PostgreSQL 15 server binaries (/usr/lib/postgresql/15/bin)")
-    # Outside pytest's tmp dir: that one is 0700 root, and the server runs as `postgres`.
-    root = Path(tempfile.mkdtemp(prefix="tracking-test-pg-"))
-    root.chmod(0o755)
-    server = Postgres(root / "cluster", free_port()).start()
-    yield server
-    server.stop()
-    shutil.rmtree(root, ignore_errors=True)
+    """The admin DSN of a PostgreSQL cluster shared by the module's stacks."""
+    with services.postgres_server(tmp_path_factory.mktemp("postgres")) as dsn:
+        yield dsn
 
 
 class Stack:
     """One rendered tree's stack, started natively."""
 
-    def __init__(self, tree: Path, work: Path, postgres: Postgres) -> None:
+    def __init__(self, tree: Path, work: Path, postgres: str) -> None:
         self.tree = tree
         self.work = work
-        self.postgres = postgres
+        self.admin_dsn = postgres
+        self.pg_port = urllib.parse.urlsplit(postgres).port
         self.compose_file = tree / "compose" / "tracking.yml"
         # The real secrets tool writes .env; the user-provided Chameleon keys are filled in.
         result = subprocess.run([sys.executable, "scripts/env_secrets.py", "ensure"], cwd=tree,
@@ -76,26 +69,33 @@ class Stack:
                                ("CHAMELEON_S3_ACCESS_KEY", "CHAMELEON_S3_SECRET_KEY")):
             if self.env.get(user):
                 keys[self.env[user]] = self.env[password]
+        (key, secret), *more = keys.items()
+        self._services = contextlib.ExitStack()
+        self._mlflow: contextlib.ExitStack | None = None
         # A fresh S3 data directory per stack: nothing left over from another combination.
-        self.s3 = SeaweedS3(Path(tempfile.mkdtemp(prefix="s3-", dir=work)), keys).start()
-        self.port = free_port()
-        self.server = None
-        postgres.fresh_database("mlflow", "mlflow", self.env["POSTGRES_PASSWORD"])
+        self.s3 = self._services.enter_context(services.s3_service(
+            tempfile.mkdtemp(prefix="s3-", dir=work), key, secret, more_credentials=dict(more)))
+        self.port = services.free_port()
+        self.fresh_database()
+
+    def fresh_database(self) -> None:
+        """An empty `mlflow` database, as on a node that was just set up."""
+        services.recreate_database(self.admin_dsn, "mlflow", "mlflow", self.env["POSTGRES_PASSWORD"])
 
     # -- translation of container addresses ---------------------------------------------------
     def localize(self, value: str) -> str:
-        pg = f"127.0.0.1:{self.postgres.port}"
+        pg = f"127.0.0.1:{self.pg_port}"
         value = value.replace("@postgres:5432/", f"@{pg}/")
         if value == "http://minio:9000" or (value.startswith("https://chi.")
                                              and value.endswith(":7480")):
-            return self.s3.url
+            return self.s3.endpoint
         return value
 
     def service(self, name: str) -> tuple[list[str], dict[str, str]]:
         command, environment = compose.service(self.compose_file, name, self.env)
         environment = {k: self.localize(v) for k, v in environment.items()}
         if environment.get("PGHOST") == "postgres":
-            environment.update(PGHOST="127.0.0.1", PGPORT=str(self.postgres.port))
+            environment.update(PGHOST="127.0.0.1", PGPORT=str(self.pg_port))
         return command, environment
 
     def process_env(self, environment: dict[str, str]) -> dict[str, str]:
@@ -124,25 +124,16 @@ class Stack:
                 arg = f"--port={self.port}"
             args.append(arg)
         assert "--workers=1" in args and "--serve-artifacts" in args
-        mlflow_bin = Path(sys.executable).with_name("mlflow")
-        log = self.work / f"mlflow-{self.port}.log"
-        self.server = subprocess.Popen(
-            [str(mlflow_bin) if mlflow_bin.exists() else "mlflow", "server", *args],
-            env=self.process_env(environment), cwd=self.work, stdout=log.open("w"),
-            stderr=subprocess.STDOUT, start_new_session=True)
-        url = f"http://127.0.0.1:{self.port}"
-        try:
-            wait_for(lambda: http_status(f"{url}/health") == 200, "mlflow server", 180,
-                     self.server, log)
-        except BaseException:
-            self.stop_mlflow()
-            raise
-        return url
+        self._mlflow = contextlib.ExitStack()
+        server = self._mlflow.enter_context(services.mlflow_server(
+            ["mlflow", "server", *args], self.process_env(environment), inherit_env=False,
+            log=self.work / f"mlflow-{self.port}.log", cwd=self.work))
+        return server.url
 
     def stop_mlflow(self) -> None:
-        if self.server is not None:
-            stop(self.server)
-            self.server = None
+        if self._mlflow is not None:
+            self._mlflow.close()
+            self._mlflow = None
 
     def run_script(self, service: str, *args: str) -> subprocess.CompletedProcess:
         _, environment = self.service(service)
@@ -150,13 +141,14 @@ class Stack:
                               env=self.process_env(environment), capture_output=True, text=True,
                               timeout=300)
 
-    def bucket_client(self, service: str = "mlflow"):
+    def bucket_client(self, service: str = "mlflow", key: str = "AWS_ACCESS_KEY_ID",
+                      secret: str = "AWS_SECRET_ACCESS_KEY"):
         _, environment = self.service(service)
-        return self.s3.client(environment["AWS_ACCESS_KEY_ID"], environment["AWS_SECRET_ACCESS_KEY"])
+        return services.s3_client(self.s3.endpoint, environment[key], environment[secret])
 
     def close(self) -> None:
         self.stop_mlflow()
-        self.s3.stop()
+        self._services.close()
 
 
 @pytest.fixture
@@ -268,9 +260,9 @@ def test_mlflow_server_from_compose_logs_and_serves_everything(matrix_trees, sta
             assert any(k.startswith(model_prefix) and k.endswith("MLmodel") for k in keys), keys
             # Host header allow-list: the training containers' name passes, others do not.
             api = f"{url}/api/2.0/mlflow/experiments/search?max_results=1"
-            assert http_status(api, host="mlflow:5000") == 200
-            assert http_status(api, host=f"localhost:{stack.port}") == 200
-            assert http_status(api, host="attacker.example:5000") in (400, 403)
+            assert services.http_status(api, host="mlflow:5000") == 200
+            assert services.http_status(api, host=f"localhost:{stack.port}") == 200
+            assert services.http_status(api, host="attacker.example:5000") in (400, 403)
         except Exception as exc:  # collect, so that one failure names every combination
             failures.append(f"{group.ids}: {type(exc).__name__}: {exc}")
         finally:
@@ -304,10 +296,10 @@ def test_backup_wipe_restore_round_trip(matrix_trees, stack_factory, tmp_path):
 
             # A fresh node: no server, an empty database, no artifact bucket.
             stack.stop_mlflow()
-            stack.postgres.fresh_database("mlflow", "mlflow", stack.env["POSTGRES_PASSWORD"])
+            stack.fresh_database()
             _, environment = stack.service("backup")
-            artifacts = stack.s3.client(environment["ARTIFACT_S3_ACCESS_KEY"],
-                                        environment["ARTIFACT_S3_SECRET_KEY"])
+            artifacts = stack.bucket_client("backup", "ARTIFACT_S3_ACCESS_KEY",
+                                            "ARTIFACT_S3_SECRET_KEY")
             bucket = environment["ARTIFACT_BUCKET"]
             for key in _bucket_keys(artifacts, bucket):
                 artifacts.delete_object(Bucket=bucket, Key=key)
@@ -345,11 +337,11 @@ def test_backup_check_without_any_backup_exits_1(matrix_trees, tmp_path, postgre
 
 def test_localize_only_rewrites_container_addresses():
     stack = Stack.__new__(Stack)
-    stack.postgres = Postgres(Path("/nonexistent"), 5999)
-    stack.s3 = SeaweedS3(Path("/nonexistent"), {}, port=7000)
+    stack.pg_port = 5999
+    stack.s3 = services.S3Server("http://127.0.0.1:7000", "key", "secret", Path("/nonexistent"))
     assert stack.localize("http://minio:9000") == "http://127.0.0.1:7000"
     assert stack.localize("https://chi.uc.chameleoncloud.org:7480") == "http://127.0.0.1:7000"
     assert (stack.localize("postgresql+psycopg2://mlflow:pw@postgres:5432/mlflow")
             == "postgresql+psycopg2://mlflow:pw@127.0.0.1:5999/mlflow")
     assert stack.localize("s3://mlflow/artifacts") == "s3://mlflow/artifacts"
-    assert urllib.parse.urlparse(stack.s3.url).hostname == "127.0.0.1"
+    assert urllib.parse.urlparse(stack.s3.endpoint).hostname == "127.0.0.1"
