@@ -101,6 +101,9 @@ class Tracking(_Section):
         "Back up PostgreSQL and artifacts to the Chameleon object store."))] = True
     backup_schedule: Annotated[Literal["hourly", "daily"],
                                Field(description="How often the backup timer runs.")] = "daily"
+    backup_keep_days: Annotated[int, Field(ge=1, le=3650, strict=True, description=(
+        "Days of backup snapshots kept; older ones (and artifact copies only they use) are"
+        " deleted after each backup. The newest is always kept."))] = 14
 
 
 class Integrations(_Section):
@@ -154,6 +157,7 @@ HINTS: dict[str, str] = {
     "chameleon.node_type": "a node type the site offers (see the Chameleon hardware table)",
     "chameleon.flavor": "a KVM@TACC flavor: m1.tiny … m1.xxlarge, g1.h100.pci.1/4, g1.h100.vgpu.1g.12gb",
     "tracking.experiment": "use letters, digits, spaces, '_', '.', '-' (at most 63)",
+    "tracking.backup_keep_days": "use a whole number of days from 1 to 3650",
 }
 
 

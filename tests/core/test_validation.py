@@ -36,6 +36,8 @@ CASES = [
     ("count-too-big", BASE + "chameleon:\n  node_count: 50\n", "chameleon.node_count", "1 to 8", 5),
     ("lease-too-long", BASE + "chameleon:\n  lease_hours: 500\n", "chameleon.lease_hours",
      "168", 5),
+    ("keep-days-zero", BASE + "tracking:\n  backup_keep_days: 0\n", "tracking.backup_keep_days",
+     "1 to 3650", 5),
     ("bad-site", BASE + "chameleon:\n  site: CHI@NU\n", "chameleon.site", "CHI@UC, CHI@TACC", 5),
     ("flavor-on-bare-metal", BASE + "chameleon:\n  flavor: m1.large\n", "chameleon.flavor",
      "node_type", 5),

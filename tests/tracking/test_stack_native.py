@@ -345,3 +345,80 @@ def test_localize_only_rewrites_container_addresses():
             == "postgresql+psycopg2://mlflow:pw@127.0.0.1:5999/mlflow")
     assert stack.localize("s3://mlflow/artifacts") == "s3://mlflow/artifacts"
     assert urllib.parse.urlparse(stack.s3.endpoint).hostname == "127.0.0.1"
+
+
+def test_prune_keeps_recent_snapshots_the_newest_and_the_blobs_they_use(matrix_trees,
+                                                                       stack_factory, tmp_path):
+    """Retention: old snapshots and leftovers of interrupted backups go, the newest snapshot and
+    every blob a kept snapshot refers to stay; nothing younger than the grace period is deleted."""
+    import datetime as dt
+    import json
+
+    group = _groups(matrix_trees)[0]
+    stack = stack_factory(group.root)
+    stack.create_bucket()
+    url = stack.start_mlflow()
+    _log_a_run(url, tmp_path)
+    taken = stack.run_script("backup", "scripts/backup.py", "run")
+    assert taken.returncode == 0, taken.stderr
+    assert "prune: kept 1 snapshots" in taken.stdout, taken.stdout
+    _, environment = stack.service("backup")
+    store = stack.bucket_client("backup", "CHAMELEON_S3_ACCESS_KEY", "CHAMELEON_S3_SECRET_KEY")
+    bucket = environment["BACKUP_BUCKET"]
+
+    def get(key: str) -> bytes:
+        return store.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    def put(key: str, body: bytes) -> None:
+        store.put_object(Bucket=bucket, Key=key, Body=body)
+
+    [newest] = stack.run_script("backup", "scripts/backup.py", "list").stdout.split()
+    manifest = json.loads(get(f"tracking/snapshots/{newest}/manifest.json"))
+    used = {meta["sha256"] for meta in manifest["artifacts"]["objects"].values()}
+    assert used
+    # A complete snapshot from 30 days ago that used one more blob, an orphan blob, and a
+    # backup that stopped half way 20 days ago.
+    now = dt.datetime.now(dt.timezone.utc)
+    old, broken = ((now - dt.timedelta(days=d)).strftime("%Y%m%dT%H%M%SZ") for d in (30, 20))
+    only_old, orphan = hashlib.sha256(b"only old").hexdigest(), hashlib.sha256(b"orphan").hexdigest()
+    put(f"tracking/blobs/sha256/{only_old}", b"only old")
+    put(f"tracking/blobs/sha256/{orphan}", b"orphan")
+    old_manifest = json.loads(json.dumps(manifest))
+    old_manifest["snapshot"] = old
+    old_manifest["artifacts"]["objects"]["artifacts/0/old/only.bin"] = {
+        "sha256": only_old, "size": 8, "etag": "x"}
+    put(f"tracking/snapshots/{old}/postgres.dump", get(f"tracking/snapshots/{newest}/postgres.dump"))
+    put(f"tracking/snapshots/{old}/manifest.json", json.dumps(old_manifest).encode())
+    put(f"tracking/snapshots/{broken}/postgres.dump", b"half a dump")
+    listed = stack.run_script("backup", "scripts/backup.py", "list").stdout.split()
+    assert listed == [old, newest]
+
+    def keys() -> set[str]:
+        return set(_bucket_keys(store, bucket))
+
+    # Default retention (14 days) and grace (24 h): the old snapshot and the interrupted one go;
+    # the blobs only they used were written a moment ago, so they wait for a later prune.
+    pruned = stack.run_script("backup", "scripts/backup.py", "prune")
+    assert pruned.returncode == 0, pruned.stderr
+    assert "deleted 1 older, 1 interrupted, 0 unused" in pruned.stdout, pruned.stdout
+    after = keys()
+    assert not any(k.startswith((f"tracking/snapshots/{old}/", f"tracking/snapshots/{broken}/"))
+                   for k in after), after
+    assert {f"tracking/blobs/sha256/{d}" for d in (only_old, orphan)} <= after
+
+    pruned = stack.run_script("backup", "scripts/backup.py", "prune", "--grace-hours", "0")
+    assert "deleted 0 older, 0 interrupted, 2 unused artifact copies (14 bytes)" in pruned.stdout
+    after = keys()
+    assert {f"tracking/blobs/sha256/{d}" for d in (only_old, orphan)}.isdisjoint(after)
+    assert {f"tracking/blobs/sha256/{d}" for d in used} <= after
+
+    # Even when every snapshot is past the retention, the newest one stays whole.
+    pruned = stack.run_script("backup", "scripts/backup.py", "prune", "--keep-days", "0.00001",
+                              "--grace-hours", "0")
+    assert pruned.returncode == 0 and "kept 1 snapshots" in pruned.stdout, pruned.stdout
+    assert stack.run_script("backup", "scripts/backup.py", "list").stdout.split() == [newest]
+    assert keys() >= {f"tracking/blobs/sha256/{d}" for d in used} | {
+        f"tracking/snapshots/{newest}/manifest.json", f"tracking/snapshots/{newest}/postgres.dump"}
+
+    refused = stack.run_script("backup", "scripts/backup.py", "prune", "--keep-days", "0")
+    assert refused.returncode == 2 and "above 0" in refused.stderr, refused.stderr

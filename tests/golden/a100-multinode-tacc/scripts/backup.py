@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Back up the tracking stack to the Chameleon object store, which outlives the lease.
 
-    backup.py run                          # PostgreSQL dump + artifact mirror, one snapshot
+    backup.py run                          # PostgreSQL dump + artifact mirror, one snapshot,
+                                           # then prune
     backup.py check --max-age-hours 24     # exit 0 if a complete snapshot is that recent
     backup.py list                         # snapshots, oldest first
+    backup.py prune                        # delete snapshots older than 14 days
 
 On the node, `run` executes inside the `backup` compose service (a systemd timer runs it
 hourly; `make backup` runs it on demand). `check` and `list` also work from your
@@ -16,6 +18,11 @@ Layout in the backup bucket (default llm-finetune-backups):
                                                    snapshots refer to them
 The manifest maps every artifact key to its digest, so a restore is exact byte for byte, and an
 unchanged artifact is neither downloaded nor uploaded again.
+
+Retention (tracking.backup_keep_days in the spec, BACKUP_KEEP_DAYS here): after each backup,
+snapshots older than that are deleted, but never the newest complete one; then the blobs no kept
+snapshot refers to, and the leftovers of interrupted backups. Objects younger than a day are never
+pruned, so a backup running at the same time loses nothing.
 
 Environment: PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE (libpq); ARTIFACT_S3_ENDPOINT_URL,
 ARTIFACT_S3_ACCESS_KEY, ARTIFACT_S3_SECRET_KEY, ARTIFACT_BUCKET (the artifact store);
@@ -44,6 +51,7 @@ DEFAULTS = {
     "BACKUP_BUCKET": 'llm-finetune-backups',
     "BACKUP_PREFIX": "tracking/",
     "ARTIFACT_BUCKET": 'llm-finetune-mlflow',
+    "BACKUP_KEEP_DAYS": '14',
     # Ceph RGW rejects the checksums newer boto3 versions send by default.
     "AWS_REQUEST_CHECKSUM_CALCULATION": "WHEN_REQUIRED",
     "AWS_RESPONSE_CHECKSUM_VALIDATION": "WHEN_REQUIRED",
@@ -241,9 +249,75 @@ def run_backup() -> str:
     return snapshot
 
 
+def snapshot_time(snapshot: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.strptime(snapshot, STAMP).replace(tzinfo=dt.timezone.utc)
+    except ValueError:  # not a folder backup.py wrote
+        return None
+
+
 def snapshot_age(snapshot: str, now: dt.datetime | None = None) -> dt.timedelta:
-    taken = dt.datetime.strptime(snapshot, STAMP).replace(tzinfo=dt.timezone.utc)
+    taken = snapshot_time(snapshot)
+    assert taken is not None, snapshot
     return (now or dt.datetime.now(dt.timezone.utc)) - taken
+
+
+def delete_prefix(store: Store, prefix: str) -> int:
+    keys = [obj["Key"] for obj in list_objects(store.s3, store.bucket, prefix)]
+    for key in keys:
+        store.s3.delete_object(Bucket=store.bucket, Key=key)
+    return len(keys)
+
+
+def prune(keep_days: float, grace_hours: float = 24.0) -> None:
+    """Delete complete snapshots older than `keep_days` (never the newest), the leftovers of
+    interrupted backups, and the blobs no kept snapshot refers to. Objects younger than
+    `grace_hours` are left alone: a backup running meanwhile may be about to refer to them."""
+    if not keep_days > 0:
+        raise BackupError(f"keep {keep_days:g} days? Use a number of days above 0")
+    store = Store()
+    complete = store.snapshots()
+    if not complete:
+        print("prune: no complete snapshot yet; nothing deleted")
+        return
+    now = dt.datetime.now(dt.timezone.utc)
+    grace = now - dt.timedelta(hours=grace_hours)
+    old = [s for s in complete[:-1] if snapshot_age(s, now) > dt.timedelta(days=keep_days)]
+    kept = [s for s in complete if s not in old]
+    # The manifest goes first: from then on the snapshot is incomplete and nothing restores it.
+    for snapshot in old:
+        store.s3.delete_object(Bucket=store.bucket,
+                               Key=store.key("snapshots", snapshot, "manifest.json"))
+        delete_prefix(store, store.key("snapshots", snapshot) + "/")
+    # Snapshot folders without a manifest: backups that stopped half way.
+    stamps = {obj["Key"][len(store.key("snapshots")) + 1:].split("/")[0]
+              for obj in list_objects(store.s3, store.bucket, store.key("snapshots") + "/")}
+    interrupted = 0
+    for stamp in sorted(stamps - set(complete)):
+        taken = snapshot_time(stamp)
+        if taken is not None and taken < grace:
+            delete_prefix(store, store.key("snapshots", stamp) + "/")
+            interrupted += 1
+    referenced = {meta["sha256"] for snapshot in kept
+                  for meta in store.manifest(snapshot)["artifacts"]["objects"].values()}
+    blobs = freed = 0
+    for obj in list(list_objects(store.s3, store.bucket, store.key("blobs", "sha256") + "/")):
+        digest = obj["Key"].rsplit("/", 1)[1]
+        if digest not in referenced and obj["LastModified"] < grace:
+            store.s3.delete_object(Bucket=store.bucket, Key=obj["Key"])
+            blobs += 1
+            freed += obj["Size"]
+    print(f"prune: kept {len(kept)} snapshots (newer than {keep_days:g} days, and the newest);"
+          f" deleted {len(old)} older, {interrupted} interrupted, {blobs} unused artifact copies"
+          f" ({freed} bytes)")
+
+
+def keep_days() -> float:
+    value = env("BACKUP_KEEP_DAYS")
+    try:
+        return float(value)
+    except ValueError:
+        raise BackupError(f"BACKUP_KEEP_DAYS={value!r} is not a number of days") from None
 
 
 def check(max_age_hours: float) -> int:
@@ -269,16 +343,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env-file", type=Path,
                         help="read variables from this file first (e.g. .env)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="take a snapshot now")
+    runner = sub.add_parser("run", help="take a snapshot now, then prune")
+    runner.add_argument("--no-prune", action="store_true", help="keep every older snapshot")
     checker = sub.add_parser("check", help="is there a complete snapshot younger than N hours?")
     checker.add_argument("--max-age-hours", type=float, default=24.0)
     sub.add_parser("list", help="list complete snapshots")
+    pruner = sub.add_parser("prune", help="delete snapshots older than the retention")
+    pruner.add_argument("--keep-days", type=float, default=None,
+                        help="default: BACKUP_KEEP_DAYS (the spec's tracking.backup_keep_days)")
+    pruner.add_argument("--grace-hours", type=float, default=24.0,
+                        help="never delete objects younger than this (default 24)")
     args = parser.parse_args(argv)
     try:
         if args.env_file:
             load_env_file(args.env_file)
         if args.command == "run":
             run_backup()
+            if not args.no_prune:
+                prune(keep_days())
+            return 0
+        if args.command == "prune":
+            prune(keep_days() if args.keep_days is None else args.keep_days, args.grace_hours)
             return 0
         if args.command == "check":
             return check(args.max_age_hours)
