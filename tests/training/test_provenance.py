@@ -44,8 +44,12 @@ class _MetadataStandIn(BaseHTTPRequestHandler):
     documents: ClassVar[dict] = {
         "/openstack/latest/meta_data.json": {"uuid": "inst-0001", "availability_zone": "nova",
                                              "name": "prov-study-1"},
-        "/openstack/latest/vendor_data2.json": {"chameleon": {"lease_id": "lease-md",
-                                                              "reservation_id": "resv-md"}},
+        # Real vendor data also carries a project-scoped token (instance_metrics_writer_token).
+        "/openstack/latest/vendor_data2.json": {"chameleon": {
+            "lease_id": "lease-md", "reservation_id": "resv-md", "project_id": "proj-1",
+            "instance_metrics_writer_username": "writer",
+            "instance_metrics_writer_token": "gAAAA-secret-token-value",
+            "nested": [{"admin_password": "hunter2"}]}},
     }
 
     def do_GET(self):
@@ -79,7 +83,12 @@ def test_chameleon_facts_from_metadata_stand_in(provenance, metadata_server, mon
     assert facts["chameleon.lease_id"] == "lease-md"
     assert facts["chameleon.reservation_id"] == "resv-md"
     assert facts["chameleon.site"] == "CHI@UC"
-    assert json.loads(artifacts["chameleon-vendor-data.json"])["chameleon"]["lease_id"] == "lease-md"
+    vendor = json.loads(artifacts["chameleon-vendor-data.json"])["chameleon"]
+    assert vendor["lease_id"] == "lease-md" and vendor["project_id"] == "proj-1"
+    # Secrets never reach MLflow: the keys stay, so a reader sees something was there.
+    assert vendor["instance_metrics_writer_token"] == "[redacted]"
+    assert vendor["nested"] == [{"admin_password": "[redacted]"}]
+    assert not any("secret-token" in text or "hunter2" in text for text in artifacts.values())
 
 
 def test_environment_wins_over_metadata(provenance, metadata_server, monkeypatch):
