@@ -47,6 +47,16 @@ def free_port(host: str = LOCALHOST) -> int:
         return int(sock.getsockname()[1])
 
 
+def free_ports(count: int, host: str = LOCALHOST) -> list[int]:
+    """``count`` distinct TCP ports free on ``host`` (held together while chosen, so no repeats)."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+                 for _ in range(count)]
+        for sock in socks:
+            sock.bind((host, 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+
+
 def log_tail(path: str | os.PathLike[str] | None, lines: int = 40) -> str:
     """The last ``lines`` lines of a log file, for error messages."""
     if path is None:
@@ -440,8 +450,8 @@ def s3_service(tmpdir: str | os.PathLike[str], access_key: str, secret_key: str,
         "actions": ["Admin", "Read", "Write", "List", "Tagging"],
     } for i, (key, secret) in enumerate(keys.items())]}, indent=2))
     log = base / "weed.log"
-    ports = {name: free_port() for name in
-             ("master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc", "s3", "s3.grpc")}
+    names = ("master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc", "s3", "s3.grpc")
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
     argv = [str(weed), "server", f"-ip={LOCALHOST}", f"-ip.bind={LOCALHOST}", f"-dir={data}",
             f"-master.port={ports['master']}", f"-master.port.grpc={ports['master.grpc']}",
             f"-volume.port={ports['volume']}", f"-volume.port.grpc={ports['volume.grpc']}",

@@ -135,11 +135,12 @@ class Stack:
             self._mlflow.close()
             self._mlflow = None
 
-    def run_script(self, service: str, *args: str) -> subprocess.CompletedProcess:
+    def run_script(self, service: str, *args: str,
+                   extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         _, environment = self.service(service)
         return subprocess.run([sys.executable, *args], cwd=self.tree,
-                              env=self.process_env(environment), capture_output=True, text=True,
-                              timeout=300)
+                              env={**self.process_env(environment), **(extra_env or {})},
+                              capture_output=True, text=True, timeout=300)
 
     def bucket_client(self, service: str = "mlflow", key: str = "AWS_ACCESS_KEY_ID",
                       secret: str = "AWS_SECRET_ACCESS_KEY"):
@@ -422,3 +423,40 @@ def test_prune_keeps_recent_snapshots_the_newest_and_the_blobs_they_use(matrix_t
 
     refused = stack.run_script("backup", "scripts/backup.py", "prune", "--keep-days", "0")
     assert refused.returncode == 2 and "above 0" in refused.stderr, refused.stderr
+
+
+def test_an_artifact_logged_while_the_database_is_dumped_is_in_the_snapshot(matrix_trees,
+                                                                            stack_factory, tmp_path):
+    """The dump may refer to artifacts logged while the backup runs: they must be in the copy too.
+    A pg_dump wrapper uploads an artifact right after the real dump, as a training run would."""
+    import json
+    import shutil
+
+    group = _groups(matrix_trees)[0]
+    stack = stack_factory(group.root)
+    stack.create_bucket()
+    _, environment = stack.service("backup")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "pg_dump"
+    wrapper.write_text(f"""#!{sys.executable}
+import os, subprocess, sys
+import boto3
+done = subprocess.run([{shutil.which("pg_dump")!r}, *sys.argv[1:]])
+s3 = boto3.client("s3", endpoint_url=os.environ["ARTIFACT_S3_ENDPOINT_URL"], region_name="us-east-1",
+                  aws_access_key_id=os.environ["ARTIFACT_S3_ACCESS_KEY"],
+                  aws_secret_access_key=os.environ["ARTIFACT_S3_SECRET_KEY"])
+s3.put_object(Bucket=os.environ["ARTIFACT_BUCKET"], Key="artifacts/1/late/artifacts/late.txt",
+              Body=b"logged during the dump")
+sys.exit(done.returncode)
+""")
+    wrapper.chmod(0o755)
+    path = f"{bin_dir}:{os.environ['PATH']}"
+    taken = stack.run_script("backup", "scripts/backup.py", "run", extra_env={"PATH": path})
+    assert taken.returncode == 0, taken.stderr
+    [snapshot] = stack.run_script("backup", "scripts/backup.py", "list").stdout.split()
+    store = stack.bucket_client("backup", "CHAMELEON_S3_ACCESS_KEY", "CHAMELEON_S3_SECRET_KEY")
+    manifest = json.loads(store.get_object(
+        Bucket=environment["BACKUP_BUCKET"],
+        Key=f"tracking/snapshots/{snapshot}/manifest.json")["Body"].read())
+    assert "artifacts/1/late/artifacts/late.txt" in manifest["artifacts"]["objects"]

@@ -6,7 +6,8 @@ generated ansible.cfg (common, docker, mlflow_stack, training roles); Docker and
 node; the tracking stack (MLflow server built from docker/mlflow, PostgreSQL, an S3 artifact store);
 the training image from docker/train and a CPU scikit-learn run logging full provenance to MLflow;
 the backup systemd unit running scripts/backup.py (pg_dump + artifacts) into an S3 object store;
-`make down`'s backup check, confirmation and lease deletion.
+`make restore` (MLflow stopped, the snapshot restored, MLflow started); `make logs SERVICE=train`;
+`make down`'s backup check (a stale backup refuses), confirmation and lease deletion.
 
 STOOD IN, and why:
 - The Chameleon node: a systemd container of local/debian-systemd:bookworm reached over SSH on
@@ -25,9 +26,11 @@ STOOD IN, and why:
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -53,6 +56,22 @@ def recap_changed(out: str) -> int:
     found = re.findall(r"^\S+\s+: ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0", out, re.M)
     assert found, out[-4000:]
     return sum(int(n) for n in found)
+
+
+@contextlib.contextmanager
+def mlflow_tunnel(bed) -> Iterator[MlflowClient]:
+    """An MLflow client through an SSH tunnel to the node's 127.0.0.1:5000, as `make mlflow-ui`."""
+    port = free_port()
+    tunnel = subprocess.Popen(["ssh", "-N", "-p", str(bed.ssh_port), "-i", str(bed.key),
+                               "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+                               "-o", "UserKnownHostsFile=/dev/null",
+                               "-L", f"127.0.0.1:{port}:127.0.0.1:5000", "cc@127.0.0.1"])
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health", 60, proc=None, what="MLflow through the tunnel")
+        yield MlflowClient(f"http://127.0.0.1:{port}")
+    finally:
+        tunnel.terminate()
+        tunnel.wait(timeout=10)
 
 
 def test_up_train_backup_down(tmp_path: Path):
@@ -89,14 +108,7 @@ def test_up_train_backup_down(tmp_path: Path):
                               text=True, check=True).stdout.strip()
         out = ok(bed.make("train", "ARGS=--set train.steps=20"), "make train")
         assert "http://127.0.0.1:5000" in out
-        port = free_port()
-        tunnel = subprocess.Popen(["ssh", "-N", "-p", str(bed.ssh_port), "-i", str(bed.key),
-                                   "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-                                   "-o", "UserKnownHostsFile=/dev/null",
-                                   "-L", f"127.0.0.1:{port}:127.0.0.1:5000", "cc@127.0.0.1"])
-        try:
-            wait_http(f"http://127.0.0.1:{port}/health", 30, proc=None, what="MLflow through the tunnel")
-            client = MlflowClient(f"http://127.0.0.1:{port}")
+        with mlflow_tunnel(bed) as client:
             experiment = client.get_experiment_by_name(PROJECT)
             (run,) = client.search_runs([experiment.experiment_id])
             tags = run.data.tags
@@ -108,9 +120,9 @@ def test_up_train_backup_down(tmp_path: Path):
             assert tags["repro.chameleon.reservation_id"] == lease["reservations"][0]["id"]
             assert tags["repro.chameleon.site"] == "KVM@TACC"
             assert "final_test_accuracy" in run.data.metrics
-        finally:
-            tunnel.terminate()
-            tunnel.wait(timeout=10)
+        # No training is running now: `make logs SERVICE=train` says so, from the node.
+        idle = bed.make("logs", "SERVICE=train")
+        assert idle.returncode != 0 and "no training is running" in idle.stdout + idle.stderr
 
         # make backup: the systemd unit on the node writes a snapshot to the object store.
         out = ok(bed.make("backup"), "make backup")
@@ -119,6 +131,17 @@ def test_up_train_backup_down(tmp_path: Path):
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket=f"{PROJECT}-backups").get("Contents", [])]
         assert any(k.endswith("manifest.json") for k in keys), keys
 
+        # make restore: MLflow stops, the snapshot comes back, MLflow starts; the run is intact.
+        ok(bed.make("restore"), "make restore")
+        with mlflow_tunnel(bed) as client:
+            restored = client.get_run(run.info.run_id)
+            assert restored.data.metrics == run.data.metrics
+            assert restored.data.tags["repro.git.commit"] == head
+
+        # make down with a backup older than allowed (0 h): refused before anything is destroyed.
+        stale = bed.make("down", "CONFIRM=yes", "BACKUP_MAX_AGE_HOURS=0")
+        assert stale.returncode != 0 and 'step "down" failed' in stale.stderr, stale.stderr[-3000:]
+        assert "destroy" not in bed.terraform_log.read_text()
         # make down without CONFIRM (stdin closed): nothing is destroyed.
         refused = bed.make("down")
         assert refused.returncode != 0

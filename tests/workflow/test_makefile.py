@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -88,3 +89,71 @@ def test_dry_run_matches_golden(example_trees, example):
         golden.write_text(text)
     assert golden.is_file(), f"{golden} missing: run with REPRO_GEN_UPDATE_GOLDEN=1 and review it"
     assert text == golden.read_text(), f"make -n output of {example} changed; see {golden}"
+
+
+def _copy_tree(tree: Path, dest: Path) -> Path:
+    shutil.copytree(tree, dest, symlinks=True)
+    return dest
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("example", ["a100-multinode-tacc", "cpu-sklearn-kvm"])
+def test_make_check_passes_on_a_fresh_render(example_trees, tmp_path, example):
+    """The real `make check`: spec consistency, terraform fmt, ansible-lint, compose config."""
+    for tool in ("make", "terraform", "ansible-lint", "docker"):
+        require(tool)
+    tree = _copy_tree(example_trees[example], tmp_path / example)
+    proc = subprocess.run(["make", "check"], cwd=tree, capture_output=True, text=True,
+                          timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "docker compose config" in proc.stdout
+    assert "skipped" not in proc.stdout, "compose must be checked where it is installed"
+
+
+@pytest.mark.slow
+def test_make_check_names_the_step_that_fails(example_trees, tmp_path):
+    for tool in ("make", "terraform", "docker"):
+        require(tool)
+    tree = _copy_tree(example_trees["minimal"], tmp_path / "minimal")
+    fast = ["ANSIBLE_LINT=true"]  # the lint itself is covered above and in tests/ansible
+    compose = tree / "compose" / "tracking.yml"
+    compose.write_text(compose.read_text().replace("services:\n", "services:\n  broken: {image: [}\n", 1))
+    proc = subprocess.run(["make", "check", *fast], cwd=tree, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert proc.returncode != 0
+    assert 'step "check" failed' in proc.stderr and "in compose/tracking.yml" in proc.stderr, proc.stderr
+    main_tf = tree / "terraform" / "main.tf"
+    main_tf.write_text(main_tf.read_text().replace(" = ", "   =   ", 1))
+    proc = subprocess.run(["make", "check", *fast], cwd=tree, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert proc.returncode != 0 and "terraform fmt -recursive" in proc.stderr, proc.stderr
+
+
+def test_remote_commands_run_on_the_node_not_here(example_trees, tmp_path):
+    """`make logs` and `make restore` hand their command lines to ssh unexpanded: SSH_HEAD=echo
+    prints what the node would run."""
+    require("make")
+    tree = example_trees["minimal"]
+
+    def remote(*args: str) -> str:
+        proc = subprocess.run(["make", "-s", *args, "SSH_HEAD=echo"], cwd=tree, capture_output=True,
+                              text=True, timeout=60, check=False)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    assert "$(docker ps -q --filter label=com.docker.compose.service=train" in remote("logs", "SERVICE=train")
+    assert "compose/tracking.yml logs --tail 100 -f mlflow" in remote("logs", "SERVICE=mlflow")
+    restore = remote("restore", "SNAPSHOT=20260101T000000Z")
+    stop, run, start = (restore.index(f" {word}") for word in ("stop mlflow", "run --rm", "start mlflow"))
+    assert stop < run < start and "--snapshot 20260101T000000Z" in restore
+    assert "exit $status" in restore, "restore's exit status must survive the restart of MLflow"
+
+
+def test_backup_targets_explain_themselves_when_backups_are_off(example_trees):
+    require("make")
+    tree = example_trees["cpu-sklearn-kvm"]
+    assert "backups: false" in (tree / ".repro-gen" / "spec.yaml").read_text()
+    for target in ("backup", "restore", "backup-list"):
+        proc = subprocess.run(["make", target], cwd=tree, capture_output=True, text=True,
+                              timeout=60, check=False)
+        assert proc.returncode != 0 and "tracking.backups: false" in proc.stderr, proc.stderr

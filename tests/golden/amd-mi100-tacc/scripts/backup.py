@@ -213,6 +213,11 @@ def run_backup() -> str:
     objects: dict[str, dict[str, Any]] = {}
     copied = reused = 0
     with tempfile.TemporaryDirectory(prefix="tracking-backup-") as tmp:
+        # The database first, then the artifacts: whatever a run logs meanwhile is then in the
+        # artifact copy too, so every artifact the dump refers to is in the snapshot.
+        dump = Path(tmp) / "postgres.dump"
+        dump_postgres(dump)
+        dump_digest = sha256_file(dump)
         scratch = Path(tmp) / "object"
         for obj in list_objects(artifacts, artifact_bucket):
             key, etag, size = obj["Key"], obj["ETag"].strip('"'), obj["Size"]
@@ -226,9 +231,6 @@ def run_backup() -> str:
             else:
                 reused += 1
             objects[key] = {"sha256": digest, "size": size, "etag": etag}
-        dump = Path(tmp) / "postgres.dump"
-        dump_postgres(dump)
-        dump_digest = sha256_file(dump)
         store.s3.upload_file(str(dump), store.bucket,
                              store.key("snapshots", snapshot, "postgres.dump"))
         manifest = {
