@@ -93,7 +93,7 @@ def render(spec_path: Path, out_dir: Path | None, dry_run: bool, show_diff: bool
     click.echo(summary_table(actions, out_dir, dry_run))
     conflicts = [a.path for a in actions if a.status == write.CONFLICT]
     if conflicts:
-        raise ConflictError(conflicts)
+        raise ConflictError(conflicts, dry_run)
 
 
 @main.command()

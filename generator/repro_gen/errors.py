@@ -48,12 +48,21 @@ class ConflictError(ReproGenError):
 
     exit_code = 4
 
-    def __init__(self, paths: list[str]) -> None:
+    def __init__(self, paths: list[str], dry_run: bool = False) -> None:
         self.paths = paths
         listed = "\n".join(f"  {p}" for p in paths)
-        super().__init__(
-            f"{len(paths)} file(s) have conflicts; resolve the <<<<<<< markers, then re-run:\n{listed}"
-        )
+        if dry_run:
+            text = (f"{len(paths)} file(s) would conflict (nothing was written):\n{listed}\n"
+                    "Render without --dry-run, then resolve the <<<<<<< markers in them.")
+        else:
+            text = (f"{len(paths)} file(s) have conflicts:\n{listed}\nResolve the <<<<<<< markers"
+                    " (or keep your version), then re-run; --force takes the generator's version"
+                    " and drops your edits.")
+        super().__init__(text)
+
+
+class StateError(ReproGenError):
+    """The output directory's .repro-gen/ records cannot be read."""
 
 
 class BlueprintError(ReproGenError):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
+from .errors import StateError
 from .render import SPEC_COPY, STATE_DIR, Tree
 
 STATE_FILE = f"{STATE_DIR}/state.json"
@@ -48,14 +49,25 @@ class State:
         }
 
 
+def _load_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StateError(f"{path} is damaged ({exc}): restore it with `git checkout -- {path.name}`"
+                         f" in {path.parent}; without it every edited file becomes a conflict") from None
+    if not isinstance(data, dict):
+        raise StateError(f"{path} is damaged (not a JSON object): restore it from git")
+    return data
+
+
 def read(out_dir: Path) -> State | None:
     """The state of an earlier render into out_dir, or None for a first render."""
     summary_path, base_path = out_dir / STATE_FILE, out_dir / BASE_FILE
     if not summary_path.is_file() or summary_path.is_symlink():
         return None
-    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    summary = _load_json(summary_path)
     base: dict[str, bytes] = {}
     if base_path.is_file() and not base_path.is_symlink():
-        raw = json.loads(base_path.read_text(encoding="utf-8"))
+        raw = _load_json(base_path)
         base = {p: c.encode("utf-8") for p, c in raw.items()}
     return State(summary.get("generator_version", "?"), summary.get("spec_sha256", ""), base)

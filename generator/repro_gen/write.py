@@ -59,6 +59,16 @@ def _read(out_dir: Path, rel: str) -> bytes | None:
     return path.read_bytes() if path.exists() else None
 
 
+START_MARKER, END_MARKER = "<<<<<<< your edit", ">>>>>>> repro-gen"
+
+
+def has_conflict_markers(content: bytes) -> bool:
+    """True while a file still holds the markers of a conflict an earlier render left."""
+    lines = content.decode(errors="replace").splitlines()
+    return any(ln.startswith(START_MARKER) for ln in lines) and any(
+        ln.startswith(END_MARKER) for ln in lines)
+
+
 def merge(base: bytes, yours: bytes, new: bytes) -> tuple[bytes, bool]:
     """Three-way merge; returns (content, had_conflicts). Conflicts keep both sides, marked."""
     m = merge3.Merge3(base.decode().splitlines(True), yours.decode().splitlines(True),
@@ -98,11 +108,18 @@ def _plan_file(out_dir: Path, rel: str, rendered: RenderedFile, base: bytes | No
         return Action(rel, UNCHANGED, old, None, mode)
     if force:
         return Action(rel, OVERWRITTEN, old, new, mode)
+    if has_conflict_markers(old):
+        # The base already moved on when the markers were written: left alone, the file would
+        # look like an ordinary edit from now on. It stays a conflict until resolved.
+        return Action(rel, CONFLICT, old, None, mode, "unresolved conflict markers from a render")
     if base is not None and old == base:
         return Action(rel, UPDATED, old, new, mode)
     if base is not None and new == base:
         return Action(rel, KEPT, old, None, mode, "your edit; the generator did not change it")
-    merged, conflicted = merge(base or b"", old, new)
+    try:
+        merged, conflicted = merge(base or b"", old, new)
+    except UnicodeDecodeError:
+        return Action(rel, CONFLICT, old, None, mode, "not UTF-8 text, so not merged; left as it is")
     if conflicted:
         note = "edited by you and by the generator" if base is not None else "file was not ours"
         return Action(rel, CONFLICT, old, merged, mode, note)

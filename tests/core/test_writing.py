@@ -95,6 +95,59 @@ def test_overlapping_edits_conflict_with_markers_and_exit_nonzero(tmp_path):
     assert "my own words" in text and "second" in text
 
 
+def test_a_conflict_stays_reported_until_its_markers_are_resolved(tmp_path):
+    out = tmp_path / "repo"
+    render(write_spec(tmp_path), out)
+    readme = out / "README.md"
+    readme.write_text(readme.read_text().replace("alpha", "my own words"))
+    assert render(write_spec(tmp_path, description="second"), out).exit_code == 4
+    with_markers = readme.read_bytes()
+    # The same spec again: the markers are still there, so it is still a conflict, untouched.
+    again = render(write_spec(tmp_path, description="second"), out)
+    assert again.exit_code == 4 and "unresolved conflict markers" in again.output, again.output
+    assert readme.read_bytes() == with_markers
+    # Resolved by hand (keeping both sides' words): an ordinary edit from now on.
+    lines = [ln for ln in readme.read_text().splitlines(True)
+             if not ln.startswith(("<<<<<<< ", "=======", ">>>>>>> "))]
+    readme.write_text("".join(lines))
+    resolved = render(write_spec(tmp_path, description="second"), out)
+    assert resolved.exit_code == 0, resolved.output
+    assert "my own words" in readme.read_text()
+
+
+def test_a_file_that_is_not_utf8_is_left_alone_and_reported(tmp_path):
+    out = tmp_path / "repo"
+    render(write_spec(tmp_path), out)
+    readme = out / "README.md"
+    content = readme.read_bytes().replace(b"alpha", b"caf\xe9 latin-1")
+    readme.write_bytes(content)
+    result = render(write_spec(tmp_path, description="second"), out)
+    assert result.exit_code == 4 and "not UTF-8" in result.output, result.output
+    assert "Traceback" not in result.output
+    assert readme.read_bytes() == content
+
+
+@pytest.mark.parametrize("name", [STATE_FILE, BASE_FILE])
+def test_damaged_state_is_a_clear_error(tmp_path, name):
+    spec, out = write_spec(tmp_path), tmp_path / "repo"
+    render(spec, out)
+    (out / name).write_text("{ not json")
+    before = snapshot(out)
+    result = render(spec, out)
+    assert result.exit_code == 1 and "is damaged" in result.output and "git checkout" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert snapshot(out) == before
+
+
+def test_dry_run_conflict_says_nothing_was_written(tmp_path):
+    out = tmp_path / "repo"
+    render(write_spec(tmp_path), out)
+    readme = out / "README.md"
+    readme.write_text(readme.read_text().replace("alpha", "my own words"))
+    result = render(write_spec(tmp_path, description="second"), out, "--dry-run")
+    assert result.exit_code == 4 and "would conflict (nothing was written)" in result.output
+
+
 def test_force_overwrites_edits(tmp_path):
     spec, out = write_spec(tmp_path), tmp_path / "repo"
     render(spec, out)
