@@ -21,6 +21,8 @@ from typing import Any
 APP_CRED_ID = "app-cred-id"
 APP_CRED_SECRET = "app-cred-secret"  # a test value, not a credential
 TOKEN = "gAAAAA-stand-in-token"
+# The user the application credential belongs to (leases record their owner).
+USER_ID = "u1"
 RESERVATION_SPEC = "aggregate_instance_extra_specs:reservation"
 
 
@@ -49,11 +51,12 @@ class State:
     def sent(self, method: str, suffix: str) -> list[Request]:
         return [r for r in self.requests if r.method == method and r.path.endswith(suffix)]
 
-    def add_lease(self, name: str, status: str, reservation: dict[str, Any]) -> dict[str, Any]:
+    def add_lease(self, name: str, status: str, reservation: dict[str, Any],
+                  user_id: str = USER_ID) -> dict[str, Any]:
         lease_id = str(uuid.uuid4())
         now = dt.datetime.utcnow().replace(microsecond=0)
         lease = {
-            "id": lease_id, "name": name, "status": status,
+            "id": lease_id, "name": name, "status": status, "user_id": user_id, "project_id": "p1",
             "start_date": now.strftime("%Y-%m-%dT%H:%M:%S.%f"),
             "end_date": (now + dt.timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M:%S.%f"),
             "reservations": [{**reservation, "id": str(uuid.uuid4()), "lease_id": lease_id,
@@ -168,7 +171,7 @@ def _handler(fake: FakeOpenStack):
                 token = {"methods": ["application_credential"],
                          "expires_at": "2099-01-01T00:00:00.000000Z",
                          "issued_at": "2025-01-01T00:00:00.000000Z",
-                         "user": {"id": "u1", "name": "researcher",
+                         "user": {"id": USER_ID, "name": "researcher",
                                   "domain": {"id": "default", "name": "Default"}},
                          "project": {"id": "p1", "name": "CHI-000000",
                                      "domain": {"id": "default", "name": "Default"}},

@@ -99,11 +99,15 @@ def test_kvm_request_body_and_reserved_flavor(matrix_trees, tmp_path):
         assert all(c.headers.get("OpenStack-API-Version") == "compute 2.61" for c in flavor_calls)
 
 
+A100_X2 = {"resource_type": "physical:host", "min": 2, "max": 2,
+           "resource_properties": '["==", "$node_type", "gpu_a100_pcie"]'}
+
+
 def test_existing_active_lease_is_reused(matrix_trees, tmp_path):
     tree = tree_for(matrix_trees, BAREMETAL, tmp_path / "t")
     state = State(region="CHI@TACC")
     other = state.add_lease("someone-else", "ACTIVE", {"resource_type": "physical:host"})
-    mine = state.add_lease("matrix-study", "ACTIVE", {"resource_type": "physical:host"})
+    mine = state.add_lease("matrix-study", "ACTIVE", A100_X2)
     with FakeOpenStack(state) as fake:
         proc = lease_tool(tree, fake, "create", *FAST)
         assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -111,6 +115,77 @@ def test_existing_active_lease_is_reused(matrix_trees, tmp_path):
         assert "Reusing ACTIVE lease" in proc.stdout
         assert tfvars(tree) == {"reservation_id": mine["reservations"][0]["id"]}
         assert other["id"] in fake.state.leases  # untouched
+
+
+@pytest.mark.parametrize(("reservation", "found"), [
+    ({**A100_X2, "min": 1, "max": 1}, "reserves 1 host(s)"),
+    ({**A100_X2, "resource_properties": '["==", "$node_type", "gpu_a100"]'},
+     'hosts matching ["==", "$node_type", "gpu_a100"]'),
+])
+def test_a_lease_that_reserves_something_else_is_not_reused(matrix_trees, tmp_path, reservation,
+                                                            found):
+    """E.g. node_count went from 1 to 2: reusing the old lease would fail later, in terraform."""
+    tree = tree_for(matrix_trees, BAREMETAL, tmp_path / "t")
+    state = State(region="CHI@TACC")
+    state.add_lease("matrix-study", "ACTIVE", reservation)
+    with FakeOpenStack(state) as fake:
+        proc = lease_tool(tree, fake, "create", *FAST)
+        assert fake.state.sent("POST", "/v1/leases") == []
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert found in proc.stderr and "the spec asks for 2 x gpu_a100_pcie" in proc.stderr
+    assert "delete --yes" in proc.stderr
+    assert not (tree / "terraform" / "lease.auto.tfvars.json").exists()
+
+
+def test_kvm_lease_with_another_flavor_is_not_reused(matrix_trees, tmp_path):
+    tree = tree_for(matrix_trees, KVM, tmp_path / "t")
+    state = State(region="KVM@TACC", flavors=[H100_FLAVOR])
+    state.add_lease("matrix-study", "ACTIVE", {"resource_type": "flavor:instance",
+                                               "flavor_id": "m1-large-id", "amount": 1})
+    with FakeOpenStack(state) as fake:
+        proc = lease_tool(tree, fake, "create", *FAST)
+    assert proc.returncode == 1 and "reserves flavor m1-large-id" in proc.stderr, proc.stderr
+
+
+def test_a_teammates_lease_of_the_same_name_is_never_reused_or_deleted(matrix_trees, tmp_path):
+    tree = tree_for(matrix_trees, BAREMETAL, tmp_path / "t")
+    state = State(region="CHI@TACC")
+    theirs = state.add_lease("matrix-study", "ACTIVE", A100_X2, user_id="teammate")
+    with FakeOpenStack(state) as fake:
+        for args in (("create", *FAST), ("delete", "--yes"), ("extend", "--hours", "2")):
+            proc = lease_tool(tree, fake, *args)
+            assert proc.returncode == 1, proc.stdout + proc.stderr
+            assert "belongs to another user" in proc.stderr and "project.name" in proc.stderr
+        assert theirs["id"] in fake.state.leases
+        assert not fake.state.sent("POST", "/v1/leases") and not fake.state.sent("PUT", "")
+
+
+def test_lease_lengths_are_checked(matrix_trees, tmp_path):
+    tree = tree_for(matrix_trees, BAREMETAL, tmp_path / "t")
+    with FakeOpenStack(State(region="CHI@TACC")) as fake:
+        zero = lease_tool(tree, fake, "create", "--hours", "0", *FAST)
+        assert zero.returncode == 1 and "--hours must be from 1" in zero.stderr
+        assert lease_tool(tree, fake, "create", *FAST).returncode == 0
+        shorter = lease_tool(tree, fake, "extend", "--hours", "-5")
+        assert shorter.returncode == 1 and "1 or more" in shorter.stderr
+        assert not fake.state.sent("PUT", "")
+
+
+def test_a_lease_for_later_says_how_to_finish(matrix_trees, tmp_path):
+    tree = tree_for(matrix_trees, BAREMETAL, tmp_path / "t")
+    later = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
+    with FakeOpenStack(State(region="CHI@TACC", activate_after=None)) as fake:
+        proc = lease_tool(tree, fake, "create", "--start", later, *FAST)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "lease/lease.py wait" in proc.stdout
+        # `wait` on a lease that is still pending times out clearly; tfvars only once ACTIVE.
+        waited = lease_tool(tree, fake, "wait", "--timeout", "0.3", "--interval", "0.05")
+        assert waited.returncode == 3 and "still PENDING" in waited.stderr
+        assert not (tree / "terraform" / "lease.auto.tfvars.json").exists()
+        fake.state.activate_after = 0
+        done = lease_tool(tree, fake, "wait", *FAST)
+        assert done.returncode == 0, done.stderr
+        assert tfvars(tree)["reservation_id"]
 
 
 def test_pending_too_long_times_out_with_a_clear_error(matrix_trees, tmp_path):

@@ -125,6 +125,13 @@ class Cloud:
         self.nova = adapter.Adapter(self.session, service_type="compute", interface=interface,
                                     region_name=region_name)
 
+    def user_id(self) -> str | None:
+        """The id of the user the application credential belongs to (None if unknown)."""
+        try:
+            return self.session.get_user_id()
+        except Exception:  # noqa: BLE001 (an unknown owner only skips the ownership check)
+            return None
+
     def call(self, fn, *args, **kwargs):
         """Run a Blazar call, turning client errors into messages."""
         from blazarclient import exception as blazar_exc
@@ -151,6 +158,17 @@ class Cloud:
         resp = self.nova.get("/flavors/detail", headers={"OpenStack-API-Version": "compute 2.61"},
                              params={"is_public": "None"})
         return resp.json()["flavors"]
+
+
+def node_type_of(resource_properties: str) -> str | None:
+    """The node type in a reservation's resource_properties, e.g. '["==", "$node_type", "x"]'."""
+    try:
+        expr = json.loads(resource_properties)
+    except ValueError:
+        return None
+    if isinstance(expr, list) and len(expr) == 3 and expr[:2] == ["==", "$node_type"]:
+        return str(expr[2])
+    return None
 
 
 def looks_like_no_capacity(message: str) -> bool:
@@ -185,6 +203,45 @@ class Leases:
     def get(self, lease_id: str) -> dict[str, Any]:
         return self.cloud.call(self.cloud.blazar.lease.get, lease_id)
 
+    def check_owner(self, lease: dict[str, Any], action: str) -> None:
+        """Leases are named after the project, and a Chameleon project has several users: never
+        reuse or delete a teammate's lease that happens to carry the same name."""
+        me, owner = self.cloud.user_id(), lease.get("user_id")
+        if me and owner and owner != me:
+            raise LeaseError(
+                f"lease {self.name} ({lease['id']}) belongs to another user of this Chameleon"
+                f" project (user {owner}), so it is not yours to {action}. Give your study a name"
+                " of its own: change project.name in the spec and re-render.")
+
+    def mismatch(self, lease: dict[str, Any]) -> str | None:
+        """What the lease reserves, when that is not what the spec asks for (None: it matches).
+        Fields Blazar does not report are not held against it."""
+        cfg = self.config
+        reservations = lease.get("reservations") or []
+        if len(reservations) > 1:
+            return f"{len(reservations)} reservations"
+        if not reservations:
+            return None
+        r = reservations[0]
+        found = []
+        if cfg["kind"] == "baremetal":
+            if r.get("resource_type") not in (None, "physical:host"):
+                found.append(f"resource type {r['resource_type']}")
+            props = r.get("resource_properties")
+            if props and node_type_of(props) != cfg["node_type"]:
+                found.append(f"hosts matching {props}")
+            counts = {int(r[k]) for k in ("min", "max") if r.get(k) not in (None, "")}
+            if counts and counts != {cfg["node_count"]}:
+                found.append(f"{'-'.join(str(c) for c in sorted(counts))} host(s)")
+        else:
+            if r.get("resource_type") not in (None, "flavor:instance"):
+                found.append(f"resource type {r['resource_type']}")
+            if r.get("amount") not in (None, "") and int(r["amount"]) != cfg["node_count"]:
+                found.append(f"{r['amount']} instance(s)")
+            if r.get("flavor_id") and r["flavor_id"] != self.flavor_id(cfg["flavor"]):
+                found.append(f"flavor {r['flavor_id']}")
+        return ", ".join(found) or None
+
     def request(self, start: str, hours: int) -> dict[str, Any]:
         """The lease body Blazar receives (also shown by `create --dry-run`)."""
         cfg = self.config
@@ -216,6 +273,14 @@ class Leases:
 
     def create(self, hours: int, start: str, wait: bool, timeout: float, interval: float) -> dict:
         existing = self.find()
+        if existing is not None and existing.get("status") not in GONE:
+            self.check_owner(existing, "reuse")
+            different = self.mismatch(existing)
+            if different:
+                raise LeaseError(
+                    f"lease {self.name} ({existing['id']}) reserves {different}, but the spec asks"
+                    f" for {self.describe()}. Delete it (`python lease/lease.py delete --yes`, after"
+                    " `make down` if nodes run in it) and create it again, or put the spec back.")
         if existing is not None:
             status = existing.get("status")
             if status == "ACTIVE":
@@ -333,9 +398,12 @@ class Leases:
         return lease
 
     def extend(self, hours: int) -> dict[str, Any]:
+        if hours < 1:
+            raise LeaseError("--hours must be a whole number of hours, 1 or more")
         lease = self.find()
         if lease is None or lease.get("status") in GONE:
             raise NotFound(f"no running lease named {self.name}")
+        self.check_owner(lease, "extend")
         end = parse_time(lease["end_date"]) + dt.timedelta(hours=hours)
         total = end - parse_time(lease["start_date"])
         limit = dt.timedelta(hours=self.config["max_hours"])
@@ -351,6 +419,7 @@ class Leases:
         lease = self.find()
         if lease is None:
             raise NotFound(f"no lease named {self.name}")
+        self.check_owner(lease, "delete")
         self.cloud.call(self.cloud.blazar.lease.delete, lease["id"])
         tfvars = ROOT / self.config["tfvars"]
         if tfvars.exists():
@@ -467,7 +536,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace, config: dict[str, Any]) -> int:
-    hours = getattr(args, "hours", None) or config["hours"]
+    hours = config["hours"] if getattr(args, "hours", None) is None else args.hours
     if args.command == "create" and not 1 <= hours <= config["max_hours"]:
         raise LeaseError(f"--hours must be from 1 to {config['max_hours']}")
     leases = Leases(Cloud(config["cloud"], config["region"]), config)
@@ -476,7 +545,10 @@ def run(args: argparse.Namespace, config: dict[str, Any]) -> int:
             print(json.dumps(leases.request(args.start, hours), indent=2, sort_keys=True))
             return 0
         wait = not args.no_wait and (args.start == "now")
-        leases.create(hours, args.start, wait, args.timeout, args.interval)
+        lease = leases.create(hours, args.start, wait, args.timeout, args.interval)
+        if lease.get("status") != "ACTIVE":
+            print(f"Lease {leases.name} is {lease.get('status')}: once it starts, run"
+                  " `python lease/lease.py wait` (or `make up`) to write the reservation id.")
     elif args.command == "wait":
         lease = leases.find()
         if lease is None:
