@@ -82,7 +82,7 @@ def render(spec_path: Path, out_dir: Path | None, dry_run: bool, show_diff: bool
 
     spec = load(spec_path)
     out_dir = out_dir or Path(spec.project.name)
-    tree = render_tree(spec)
+    tree = render_tree(spec, bytecode_cache=not dry_run)  # a dry run writes nothing anywhere
     actions = write.plan(out_dir, tree, force=force)
     if show_diff:
         for action in actions:

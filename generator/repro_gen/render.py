@@ -47,7 +47,7 @@ def _bytecode_cache() -> FileSystemBytecodeCache | None:
 
 
 @cache
-def environment(root: Path) -> ImmutableSandboxedEnvironment:
+def environment(root: Path, bytecode_cache: bool = True) -> ImmutableSandboxedEnvironment:
     # Brackets instead of braces: Ansible, Terraform, compose and Make all use {{ }} or ${ }.
     env = ImmutableSandboxedEnvironment(
         loader=FileSystemLoader(str(root)),
@@ -62,7 +62,7 @@ def environment(root: Path) -> ImmutableSandboxedEnvironment:
         variable_end_string="]]",
         comment_start_string="[#",
         comment_end_string="#]",
-        bytecode_cache=_bytecode_cache(),
+        bytecode_cache=_bytecode_cache() if bytecode_cache else None,
     )
     env.filters.update(FILTERS)
     return env
@@ -74,10 +74,11 @@ def spec_yaml(spec: Spec) -> bytes:
     return (header + body).encode()
 
 
-def render(spec: Spec, root: Path | None = None) -> Tree:
-    """Render every manifest entry whose condition holds."""
+def render(spec: Spec, root: Path | None = None, bytecode_cache: bool = True) -> Tree:
+    """Render every manifest entry whose condition holds. With `bytecode_cache=False` nothing at
+    all is written (the cache of compiled templates lives under ~/.cache/repro-gen)."""
     root = root or manifest.blueprints_root()
-    env = environment(root)
+    env = environment(root, bytecode_cache)
     ctx = context.build(spec)
     conditions: dict[str, bool] = {}
     tree: Tree = {SPEC_COPY: RenderedFile(spec_yaml(spec))}

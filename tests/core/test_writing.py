@@ -192,6 +192,21 @@ def test_dry_run_leaves_the_disk_byte_identical(tmp_path, mode):
     assert snapshot(out) == before
 
 
+def test_dry_run_writes_nothing_anywhere(tmp_path, monkeypatch):
+    """Not even the cache of compiled templates (which a real render keeps under XDG_CACHE_HOME)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("REPRO_GEN_NO_CACHE", raising=False)
+    import subprocess
+    import sys
+
+    spec = write_spec(tmp_path)
+    cmd = [sys.executable, "-m", "repro_gen", "render", str(spec), "-o", str(tmp_path / "repo")]
+    subprocess.run([*cmd, "--dry-run"], check=True, capture_output=True)
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "repo").exists()
+    subprocess.run(cmd, check=True, capture_output=True)
+    assert any((tmp_path / "cache" / "repro-gen").rglob("*.cache"))
+
+
 def test_diff_shows_unified_diff(tmp_path):
     out = tmp_path / "repo"
     render(write_spec(tmp_path), out)
