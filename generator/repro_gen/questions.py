@@ -39,16 +39,30 @@ def _hardware(a: Answers) -> catalog.Hardware | None:
                                 or a.get("chameleon.flavor") or "")
 
 
+def _default_hardware(a: Answers) -> str:
+    """The node type or flavor init proposes: one that carries the accelerator, if given."""
+    site = _site(a)
+    accel = a.get("accelerator") or "nvidia"
+    if site.is_baremetal:
+        preferred = {**DEFAULT_NODE_TYPE, "nvidia": DEFAULT_NODE_TYPE["nvidia"]
+                     if site.name == "CHI@UC" else "gpu_a100_pcie"}
+    else:
+        preferred = {"nvidia": "g1.h100.pci.1", "none": "m1.xlarge"}
+    names = catalog.hardware_names(site.name)
+    if preferred.get(accel) in names:
+        return preferred[accel]
+    carriers = [n for n in names if accel in catalog.hardware_for(site.name, n).accelerators]
+    return (carriers or names)[0]
+
+
 QUESTIONS: tuple[Question, ...] = (
     Question("project.name", "Project name (lowercase, digits, hyphens)", lambda a: "my-study"),
     Question("chameleon.site", "Chameleon site", lambda a: "CHI@UC",
              choices=lambda a: list(catalog.SITES)),
-    Question("chameleon.node_type", "Bare-metal node type",
-             lambda a: DEFAULT_NODE_TYPE["nvidia"] if _site(a).name == "CHI@UC"
-             else "gpu_a100_pcie",
+    Question("chameleon.node_type", "Bare-metal node type", _default_hardware,
              choices=lambda a: catalog.hardware_names(_site(a).name),
              applies=lambda a: _site(a).is_baremetal),
-    Question("chameleon.flavor", "KVM flavor", lambda a: "g1.h100.pci.1",
+    Question("chameleon.flavor", "KVM flavor", _default_hardware,
              choices=lambda a: catalog.hardware_names(_site(a).name),
              applies=lambda a: not _site(a).is_baremetal),
     # Only composable hardware leaves the accelerator open; elsewhere it follows the node type.
@@ -121,9 +135,24 @@ def _prompt(q: Question, answers: Answers) -> Any:
     return click.prompt(q.text, default=default, type=ptype, show_choices=True)
 
 
+def _as_list(value: Any) -> Any:
+    """`--set chameleon.ssh_cidrs=a/32,b/24` as the prompt takes it: comma-separated."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _set_hint(q: Question) -> str:
+    if q.kind == "list":
+        return f"pass --set {q.key}=VALUE[,VALUE...], e.g. --set chameleon.ssh_cidrs=203.0.113.7/32"
+    return f"pass --set {q.key}=VALUE"
+
+
 def ask(overrides: Iterable[str], interactive: bool = True) -> Answers:
     """Answers from --set values, then the applicable questions (or their defaults)."""
     given = dict(_parse_override(item) for item in overrides)
+    kinds = {q.key: q.kind for q in QUESTIONS}
+    given = {k: _as_list(v) if kinds.get(k) == "list" else v for k, v in given.items()}
     answers: Answers = {}
     for q in QUESTIONS:
         if not q.applies({**answers, **given}):
@@ -132,7 +161,7 @@ def ask(overrides: Iterable[str], interactive: bool = True) -> Answers:
             answers[q.key] = given.pop(q.key)
         elif interactive:
             while True:
-                answers[q.key] = _prompt(q, answers)
+                answers[q.key] = _prompt(q, {**answers, **given})
                 problems = _problems_for(q.key, answers)
                 if not problems:
                     break
@@ -140,7 +169,7 @@ def ask(overrides: Iterable[str], interactive: bool = True) -> Answers:
                     click.secho(f"  {p.message} — {p.hint}", fg="red", err=True)
             continue
         else:
-            default = q.default(answers)
+            default = q.default({**answers, **given})
             if default in ([], None):
                 continue
             answers[q.key] = default
@@ -149,7 +178,14 @@ def ask(overrides: Iterable[str], interactive: bool = True) -> Answers:
             raise SpecError(problems, "--set" if q.key in dict(map(_parse_override, overrides))
                             else "defaults")
     answers.update(given)  # keys no question asks about (e.g. training.seed)
-    validate(_nest(answers), source="answers")
+    try:
+        validate(_nest(answers), source="answers")
+    except SpecError as exc:
+        # A question left unanswered without --defaults' help: say how to answer it.
+        asked = {q.key: q for q in QUESTIONS}
+        raise SpecError([Problem(p.field, p.message, _set_hint(asked[p.field]), p.line)
+                         if p.field in asked and p.field not in answers else p
+                         for p in exc.problems], "answers") from None
     return answers
 
 

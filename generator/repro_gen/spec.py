@@ -70,7 +70,11 @@ class Chameleon(_Section):
             try:
                 net = ipaddress.ip_network(cidr, strict=True)
             except ValueError as exc:
-                raise ValueError(f"{cidr!r} is not a CIDR block like 203.0.113.7/32 ({exc})") from None
+                try:
+                    meant = ipaddress.ip_network(cidr, strict=False)
+                except ValueError:
+                    raise ValueError(f"{cidr!r} is not a CIDR block like 203.0.113.7/32 ({exc})") from None
+                raise ValueError(f"{cidr!r} has host bits set: write the network, {meant}") from None
             if net.prefixlen == 0:
                 raise ValueError(f"{cidr!r} opens SSH to the whole internet; list your own networks")
             out.append(str(net))
@@ -269,11 +273,20 @@ def _accelerator_matches_hardware(spec: Spec) -> Iterator[Problem]:
     if hw is None or spec.accelerator is None or spec.accelerator in hw.accelerators:
         return
     field = "chameleon.node_type" if spec.site.is_baremetal else "chameleon.flavor"
+    carriers = [name for name in catalog.hardware_names(spec.chameleon.site)
+                if spec.accelerator in catalog.hardware_for(spec.chameleon.site, name).accelerators]
+    if carriers:
+        hint = (f"set accelerator: {hw.accelerators[0]}, or change {field} to one with"
+                f" {spec.accelerator}: {', '.join(carriers[:4])}")
+    else:
+        elsewhere = [site for site in catalog.SITES if any(
+            spec.accelerator in catalog.hardware_for(site, n).accelerators
+            for n in catalog.hardware_names(site))]
+        hint = (f"set accelerator: {hw.accelerators[0]}; {spec.chameleon.site} has no"
+                f" {spec.accelerator} hardware ({' and '.join(elsewhere)} has)")
     yield Problem("accelerator",
                   f"{spec.accelerator!r} contradicts {field.split('.')[1]} {hw.name!r}, which carries"
-                  f" {' or '.join(hw.accelerators)}",
-                  f"set accelerator: {hw.accelerators[0]}, or change {field} to hardware with"
-                  f" {spec.accelerator} accelerators")
+                  f" {' or '.join(hw.accelerators)}", hint)
 
 
 @rule

@@ -73,6 +73,32 @@ def test_init_set_values_and_kvm_rules(tmp_path):
     assert spec.training.seed == 0
 
 
+@pytest.mark.parametrize(("sets", "expected"), [
+    (["accelerator=none"], {"site": "CHI@UC", "node_type": "compute_cascadelake_r"}),
+    (["chameleon.site=CHI@TACC", "accelerator=amd"], {"site": "CHI@TACC", "node_type": "gpu_mi100"}),
+    (["chameleon.site=CHI@TACC"], {"site": "CHI@TACC", "node_type": "gpu_a100_pcie"}),
+    (["chameleon.site=KVM@TACC", "accelerator=none", "chameleon.ssh_cidrs=203.0.113.7/32,198.51.100.0/24"],
+     {"site": "KVM@TACC", "flavor": "m1.xlarge", "ssh_cidrs": ["203.0.113.7/32", "198.51.100.0/24"]}),
+])
+def test_init_defaults_follow_the_values_given(tmp_path, sets, expected):
+    """The proposed node type or flavor carries the accelerator asked for; lists are
+    comma-separated, as the prompt takes them."""
+    out = tmp_path / "spec.yaml"
+    args = [item for value in sets for item in ("--set", value)]
+    result = invoke("init", "--defaults", "-o", str(out), *args)
+    assert result.exit_code == 0, result.output
+    chameleon = yaml.safe_load(out.read_text())["chameleon"]
+    assert {k: chameleon.get(k) for k in expected} == expected
+
+
+def test_init_says_how_to_answer_what_it_cannot_default(tmp_path):
+    result = invoke("init", "--defaults", "-o", str(tmp_path / "s.yaml"),
+                    "--set", "chameleon.site=KVM@TACC")
+    assert result.exit_code == 2
+    assert "chameleon.ssh_cidrs" in result.output
+    assert "--set chameleon.ssh_cidrs=203.0.113.7/32" in result.output
+
+
 def test_init_bad_set_value_names_the_field(tmp_path):
     result = invoke("init", "--defaults", "-o", str(tmp_path / "s.yaml"),
                     "--set", "project.name=Bad Name")

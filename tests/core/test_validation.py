@@ -49,6 +49,11 @@ CASES = [
      "chameleon.ssh_cidrs", "security groups", 5),
     ("cidr-world", BASE + "chameleon:\n  site: KVM@TACC\n  flavor: m1.large\n  ssh_cidrs: [0.0.0.0/0]\n",
      "chameleon.ssh_cidrs", "whole internet", 7),
+    ("cidr-host-bits", BASE + "chameleon:\n  site: KVM@TACC\n  flavor: m1.large\n"
+     "  ssh_cidrs: [203.0.113.7/24]\n", "chameleon.ssh_cidrs", "write the network, 203.0.113.0/24", 7),
+    ("amd-on-kvm", BASE + "chameleon:\n  site: KVM@TACC\n  flavor: m1.large\n"
+     "  ssh_cidrs: [10.0.0.0/8]\naccelerator: amd\n", "accelerator",
+     "KVM@TACC has no amd hardware (CHI@TACC has)", 8),
     ("cidr-garbage", BASE + "chameleon:\n  site: KVM@TACC\n  flavor: m1.large\n  ssh_cidrs: [home]\n",
      "chameleon.ssh_cidrs", "not a CIDR", 7),
     ("mi100-at-uc", BASE + "chameleon:\n  node_type: gpu_mi100\n", "chameleon.node_type",
