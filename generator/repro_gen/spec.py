@@ -35,7 +35,8 @@ class Project(_Section):
     description: Annotated[str, Field(max_length=200, pattern=PRINTABLE_LINE,
                                       description="One line shown in the generated README.")] = ""
     repo_url: Annotated[str | None, Field(pattern=REPO_URL, description=(
-        "Git remote the node clones your code from (https or git@); no credentials."))] = None
+        "Git remote of the study (https or git@, no credentials); the generated README says how"
+        " to push to it. Runs record the commit and remote of the checkout they ran from."))] = None
 
 
 class Chameleon(_Section):
