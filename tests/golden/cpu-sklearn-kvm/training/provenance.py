@@ -12,7 +12,8 @@ Every training script calls `record(...)` once, right after its MLflow run start
 - Chameleon: site, node type, lease and reservation ids, instance id. The metadata service is asked
   with a short timeout; off Chameleon every such field is recorded as "absent", never a hang;
 - repro-gen: the generator version and spec hash from `.repro-gen/state.json`;
-- the command line, the seed and whether a GPU was expected (and who said so).
+- the command line, the seed, the PYTHONHASHSEED the interpreter started with and whether a GPU
+  was expected (and who said so).
 
 It imports nothing beyond the standard library and mlflow; NVML (`pynvml`, from the nvidia-ml-py
 package) is used when installed. Values that cannot be found are recorded as "absent (why)".
@@ -282,6 +283,21 @@ def _fetch_json(url: str, timeout: float) -> Any:
         return json.loads(response.read().decode())
 
 
+# Keys whose values must never reach MLflow (and the backups that outlive the lease): the vendor
+# data of a Chameleon instance carries a project-scoped token, for one.
+SECRET_KEY_WORDS = ("token", "passw", "secret", "credential", "private", "apikey", "api_key")
+
+
+def redact(data: Any) -> Any:
+    """`data` with the value of every key that names a secret replaced by "[redacted]"."""
+    if isinstance(data, dict):
+        return {key: "[redacted]" if any(word in str(key).lower() for word in SECRET_KEY_WORDS)
+                else redact(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [redact(item) for item in data]
+    return data
+
+
 def chameleon_facts() -> tuple[Facts, dict[str, str]]:
     """Site and node type from the environment (rendered from the spec); lease, reservation and
     instance from the environment or, on Chameleon, from the metadata service."""
@@ -296,14 +312,14 @@ def chameleon_facts() -> tuple[Facts, dict[str, str]]:
     meta: dict[str, Any] = {}
     vendor: dict[str, Any] = {}
     try:
-        meta = _fetch_json(f"{base}/meta_data.json", timeout)
+        meta = redact(_fetch_json(f"{base}/meta_data.json", timeout))
         artifacts["chameleon-meta-data.json"] = json.dumps(meta, indent=2, sort_keys=True)
         facts["chameleon.metadata"] = "present"
     except (OSError, ValueError, urllib.error.URLError) as exc:
         facts["chameleon.metadata"] = absent(f"metadata service unreachable: {exc.__class__.__name__}")
     if meta:
         try:
-            vendor = _fetch_json(f"{base}/vendor_data2.json", timeout)
+            vendor = redact(_fetch_json(f"{base}/vendor_data2.json", timeout))
             artifacts["chameleon-vendor-data.json"] = json.dumps(vendor, indent=2, sort_keys=True)
         except (OSError, ValueError, urllib.error.URLError):
             vendor = {}
@@ -426,11 +442,22 @@ def _tag_value(value: Any) -> str:
     return str(value)
 
 
+# Read once at import: the interpreter fixed its hash seed from the environment it started with,
+# and a later change to os.environ does not change it.
+_PYTHON_HASH_SEED = os.environ.get("PYTHONHASHSEED", "random") or "random"
+
+
+def python_hash_seed() -> str:
+    """The PYTHONHASHSEED this interpreter started with ("random" when unset)."""
+    return _PYTHON_HASH_SEED
+
+
 def record(facts: Facts, artifacts: dict[str, str], *, seed: int, expect_gpu: bool,
            expect_gpu_source: str, resumed: bool = False) -> None:
     """Write the facts to the active MLflow run: tags `repro.*`, MLflow's own source tags, artifacts
     under provenance/. A resumed run keeps its original tags and adds a snapshot per resume."""
-    facts = {**facts, "run.seed": seed, "run.expect_gpu": expect_gpu,
+    facts = {**facts, "run.seed": seed, "run.python_hash_seed": python_hash_seed(),
+             "run.expect_gpu": expect_gpu,
              "run.expect_gpu_source": expect_gpu_source}
     run = mlflow.active_run()
     if run is None:
