@@ -208,7 +208,8 @@ def _pins(path: Path) -> dict[str, str]:
 def test_local_requirements_are_cpu_builds_of_the_image_versions(matrix_trees):
     gpu_only = re.compile(r"cuda|rocm|\+cu\d|nvidia|pyrsmi", re.I)
     same = {"tensorflow-cpu": "tensorflow"}  # the image's CPU package is the laptop's tensorflow
-    for group in matrix.groups(matrix_trees, ["training/requirements*.txt"]):
+    for group in matrix.groups(matrix_trees, ["training/requirements*.txt", "Makefile",
+                                              ".repro-gen/spec.yaml"]):
         local_file = group.root / "training/requirements-local.txt"
         for line in local_file.read_text().splitlines():
             if not line.startswith("#"):
@@ -221,6 +222,8 @@ def test_local_requirements_are_cpu_builds_of_the_image_versions(matrix_trees):
         makefile = (group.root / "Makefile").read_text()
         assert ".venv-train/.installed: training/requirements-local.txt" in makefile
         assert "pip install --quiet -r training/requirements-local.txt" in makefile
+        seed = yaml.safe_load((group.root / ".repro-gen/spec.yaml").read_text())["training"]["seed"]
+        assert f"PYTHONHASHSEED={seed} .venv-train/bin/python training/" in makefile, group.ids
 
 
 def test_gpu_utilisation_has_its_monitoring_library(matrix_trees):
