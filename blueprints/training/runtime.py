@@ -15,6 +15,7 @@ Environment variables it reads:
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import os
 import random
@@ -85,12 +86,19 @@ def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python and NumPy; frameworks seed themselves in the training script."""
+    """Seed Python and NumPy; frameworks seed themselves in the training script.
+
+    String hashing (set and dict iteration order of str keys) is fixed only by PYTHONHASHSEED in
+    the environment the interpreter starts with: compose/train.yml and `make train-local` set it,
+    and provenance records the value this process started with (repro.run.python_hash_seed).
+    """
     import numpy as np
 
     random.seed(seed)
     np.random.seed(seed)
-    os.environ["PYTHONHASHSEED"] = str(seed)
+    if provenance.python_hash_seed() == "random":
+        print("note: PYTHONHASHSEED is not set, so str hashes (and set order) differ between runs;"
+              " make train and make train-local set it", file=sys.stderr)
 
 
 def checkpoint_dir(run_id: str) -> Path:
@@ -221,16 +229,17 @@ class MetricBuffer:
     """Per-step metrics, sent in batches from a background thread.
 
     Calling the tracking server once per step would cost a round trip per step; buffering keeps the
-    training loop's cost to appending to a list (see benchmarks/metric_logging_overhead.py).
+    training loop's cost to appending to a queue (see benchmarks/metric_logging_overhead.py).
     """
 
     def __init__(self, run_id: str, flush_every_s: float = 2.0, max_batch: int = 1000) -> None:
         self.run_id = run_id
         self.client = MlflowClient()
         self.max_batch = max_batch
-        # list.append is atomic under the GIL: the training thread never waits for a lock.
-        self._pending: list[tuple[dict[str, float], int, int]] = []
-        self._lock = threading.Lock()
+        # deque.append and deque.popleft are atomic: the training thread never waits for a lock,
+        # and a point appended while a flush drains the queue is sent by this flush or the next.
+        self._pending: collections.deque[tuple[dict[str, float], int, int]] = collections.deque()
+        self._lock = threading.Lock()  # one flush at a time (background thread, checkpoints, close)
         self._stop = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._loop, args=(flush_every_s,), daemon=True,
@@ -243,9 +252,11 @@ class MetricBuffer:
 
     def flush(self) -> None:
         with self._lock:
-            pending, self._pending = self._pending, []
-            batch = [Metric(key, float(value), now, step)
-                     for metrics, now, step in pending for key, value in metrics.items()]
+            batch: list[Metric] = []
+            # Only what is queued now: points logged meanwhile wait for the next flush.
+            for _ in range(len(self._pending)):
+                metrics, now, step = self._pending.popleft()
+                batch.extend(Metric(key, float(value), now, step) for key, value in metrics.items())
             for i in range(0, len(batch), self.max_batch):
                 self.client.log_batch(self.run_id, metrics=batch[i : i + self.max_batch])
 

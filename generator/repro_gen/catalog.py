@@ -148,7 +148,7 @@ SSH_USER = "cc"
 MAX_LEASE_HOURS = 7 * 24
 
 FRAMEWORKS = ("pytorch", "lightning", "tensorflow", "sklearn", "huggingface")
-PYTHON_VERSIONS = ("3.10", "3.11", "3.12")
+PYTHON_VERSIONS = ("3.11", "3.12")  # see pins.supported_pythons()
 ARTIFACT_STORES = ("minio", "chameleon")
 
 

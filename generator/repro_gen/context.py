@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import __version__, catalog
+from . import __version__, catalog, pins
 from .spec import Spec
 
 # Secrets the user brings (EC2 credentials, tokens); every other secret is generated at random.
@@ -74,7 +74,6 @@ TRAINING_BASE_IMAGES: dict[str, str] = {
     "amd": "rocm/dev-ubuntu-22.04:6.4.1",
 }
 PYTHON_IMAGE_TAGS: dict[str, str] = {
-    "3.10": "3.10.19-slim-bookworm",
     "3.11": "3.11.14-slim-bookworm",
     "3.12": "3.12.12-slim-bookworm",
 }
@@ -87,6 +86,9 @@ def training(spec: Spec) -> dict[str, Any]:
     return {
         "image": f"{spec.project.name}-train",
         "base_image": base,
+        # Exact versions for both requirement files (image and laptop), from one table.
+        "pins": {name: pin.version for name, pin in pins.PINS.items()},
+        "torch_index": pins.TORCH_INDEX,
     }
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from . import catalog
+from . import catalog, pins
 from .errors import Problem, SpecError
 
 SLUG = r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"
@@ -85,7 +85,8 @@ class Chameleon(_Section):
 class Training(_Section):
     framework: Annotated[Literal["pytorch", "lightning", "tensorflow", "sklearn", "huggingface"],
                          Field(description="ML framework of the generated training code.")] = "pytorch"
-    python: Annotated[Literal["3.10", "3.11", "3.12"],
+    # The Pythons every pinned training package has wheels for (pins.supported_pythons()).
+    python: Annotated[Literal["3.11", "3.12"],
                       Field(description="Python version of the training image.")] = "3.11"
     entry_point: Annotated[str, Field(pattern=ENTRY_POINT, description=(
         "Script under training/ that `make train` runs."))] = "train.py"
@@ -94,6 +95,15 @@ class Training(_Section):
                                       "Extra pip requirements, each pinned with == ."))] = []
     seed: Annotated[int, Field(ge=0, le=2**32 - 1, strict=True,
                                description="Random seed (0 is a valid seed).")] = 42
+
+    @field_validator("python", mode="before")
+    @classmethod
+    def _python_has_wheels(cls, value: Any) -> Any:
+        missing = pins.without_wheels(value) if value in pins.CHECKED_PYTHONS else []
+        if missing:
+            raise ValueError(f"Python {value} is not supported: {', '.join(missing)} publish no"
+                             f" wheels for it")
+        return value
 
 
 class Tracking(_Section):
@@ -159,6 +169,7 @@ HINTS: dict[str, str] = {
     "training.extra_dependencies": "pin each one exactly, like pandas==2.2.3",
     "training.entry_point": "use a relative path to a .py file under training/, like train.py",
     "training.seed": "use a whole number from 0 to 4294967295",
+    "training.python": "set training.python to " + " or ".join(pins.supported_pythons()),
     "chameleon.node_type": "a node type the site offers (see the Chameleon hardware table)",
     "chameleon.flavor": "a KVM@TACC flavor: m1.tiny … m1.xxlarge, g1.h100.pci.1/4, g1.h100.vgpu.1g.12gb",
     "tracking.experiment": "use letters, digits, spaces, '_', '.', '-' (at most 63)",

@@ -47,11 +47,14 @@ def test_gpu_expected_but_not_visible_fails_before_training(framework, tmp_path)
 @pytest.mark.slow
 def test_laptop_run_without_server_records_the_gpu_override(tmp_path):
     repo = rendered_checkout(gpu_spec("sklearn"), tmp_path / "repo")
-    done = run_train(repo, LOCAL, "--set", "train.steps=20", REPRO_EXPECT_GPU="0")
+    done = run_train(repo, LOCAL, "--set", "train.steps=20", REPRO_EXPECT_GPU="0", PYTHONHASHSEED="7")
     assert done.returncode == 0, done.stderr[-3000:]
     _, runs = local_runs(repo, "gpu-study")
     (run,) = runs
     assert run.info.status == "FINISHED"
+    # The hash seed the interpreter started with (not the config's seed, 42 here).
+    assert run.data.tags["repro.run.python_hash_seed"] == "7"
+    assert run.data.tags["repro.run.seed"] == "42"
     assert run.data.tags["repro.run.expect_gpu"] == "false"
     assert run.data.tags["repro.run.expect_gpu_source"] == "env REPRO_EXPECT_GPU"
     assert run.info.artifact_uri.startswith((repo / "mlruns").as_uri())

@@ -4,6 +4,7 @@ pinned and honest, requirements are exact, the role passes ansible-lint's produc
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -121,14 +122,57 @@ def test_compose_service_is_valid_and_reserves_the_gpus(matrix_trees, tmp_path):
         assert ("HF_TOKEN" in train["environment"]) is spec["integrations"]["huggingface"]
         assert "env_file" not in train, "an env_file would hand every secret in .env to training"
         assert train["environment"]["CHAMELEON_SITE"] == spec["chameleon"]["site"]
+        # Python reads PYTHONHASHSEED at start-up only: it must be in the container's environment.
+        assert train["environment"]["PYTHONHASHSEED"] == str(spec["training"]["seed"])
+        # Without the role's facts file the image compose builds is :latest; the role passes its tag.
+        assert train["environment"]["REPRO_IMAGE"] == train["image"], group.ids
 
 
-def test_huggingface_token_is_required_not_defaulted(example_trees):
+def training_section(tree: Path) -> str:
+    text = (tree / "README.md").read_text()
+    start = text.index("\n## Training\n")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def test_huggingface_token_is_optional_and_comes_from_the_secrets_env_file(example_trees, tmp_path):
+    """Without a token compose still starts the run (public models need none); with the file the
+    training role writes, the token reaches the container, and the command `make train` runs on the
+    node passes that file."""
     require("docker")
-    compose = example_trees["a100-multinode-tacc"] / "compose/train.yml"
-    done = subprocess.run(["docker", "compose", "-f", str(compose), "config", "-q"],
-                          capture_output=True, text=True, env={"PATH": "/usr/bin:/bin:/usr/local/bin"})
-    assert done.returncode != 0 and "HF_TOKEN is missing" in done.stderr
+    tree = example_trees["a100-multinode-tacc"]
+    compose = tree / "compose/train.yml"
+    env = {"PATH": "/usr/bin:/bin:/usr/local/bin"}
+    done = subprocess.run(["docker", "compose", "-f", str(compose), "config", "--format", "json"],
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load(done.stdout)["services"]["train"]["environment"]["HF_TOKEN"] == ""
+    secrets_file = tmp_path / ".env.train.secrets"
+    secrets_file.write_text("HF_TOKEN=hf_from_the_role\n")
+    done = subprocess.run(["docker", "compose", "--env-file", str(secrets_file), "-f", str(compose),
+                           "config", "--format", "json"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert yaml.safe_load(done.stdout)["services"]["train"]["environment"]["HF_TOKEN"] == "hf_from_the_role"
+    makefile = (tree / "Makefile").read_text()
+    assert "--env-file compose/.env.train --env-file compose/.env.train.secrets" in makefile
+    tasks = (tree / "ansible/roles/training/tasks/main.yml").read_text()
+    assert "compose/.env.train.secrets" in tasks
+
+
+def test_secrets_env_file_only_for_huggingface_and_every_read_of_it_is_unlogged(matrix_trees):
+    files = ["Makefile", "ansible/roles/training/tasks/main.yml", "README.md", ".repro-gen/spec.yaml"]
+    for group in matrix.groups(matrix_trees, files):
+        spec = yaml.safe_load((group.root / ".repro-gen/spec.yaml").read_text())
+        hf = spec["integrations"]["huggingface"]
+        assert ("compose/.env.train.secrets" in (group.root / "Makefile").read_text()) is hf, group.ids
+        training = training_section(group.root)
+        assert "--env-file .env " not in training, f"{group.ids}: no .env exists on the node"
+        tasks = yaml.safe_load((group.root / "ansible/roles/training/tasks/main.yml").read_text())
+        touching = [t for t in tasks if "hf_token" in json.dumps(t) or ".env.train.secrets" in json.dumps(t)]
+        assert bool(touching) is hf, group.ids
+        for task in touching:
+            assert task.get("no_log") is True, f"{group.ids}: {task['name']} may log the token"
+            if "ansible.builtin.copy" in task:
+                assert task["ansible.builtin.copy"]["mode"] == "0600", group.ids
 
 
 def test_rendered_yaml_passes_yamllint(matrix_trees):
@@ -149,3 +193,78 @@ def test_training_role_passes_ansible_lint_production(matrix_trees):
         done = run([lint, "--offline", "--profile", "production", "--nocolor", str(role)],
                    cwd=group.root)
         assert done.returncode == 0, f"{group.ids}:\n{done.stdout}\n{done.stderr}"
+
+
+def _pins(path: Path) -> dict[str, str]:
+    """{package: version} of a requirements file; extras and local version labels dropped."""
+    out = {}
+    for line in path.read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==")
+            out[name.split("[")[0]] = version.split("+")[0]
+    return out
+
+
+def test_local_requirements_are_cpu_builds_of_the_image_versions(matrix_trees):
+    gpu_only = re.compile(r"cuda|rocm|\+cu\d|nvidia|pyrsmi", re.I)
+    same = {"tensorflow-cpu": "tensorflow"}  # the image's CPU package is the laptop's tensorflow
+    for group in matrix.groups(matrix_trees, ["training/requirements*.txt", "Makefile",
+                                              ".repro-gen/spec.yaml"]):
+        local_file = group.root / "training/requirements-local.txt"
+        for line in local_file.read_text().splitlines():
+            if not line.startswith("#"):
+                assert not gpu_only.search(line), f"{group.ids}: {line!r} is not a CPU build"
+        image = {same.get(k, k): v for k, v in _pins(group.root / "training/requirements.txt").items()}
+        local = _pins(local_file)
+        for name in ("nvidia-ml-py", "pyrsmi"):
+            image.pop(name, None)
+        assert local == image, f"{group.ids}: laptop and image pin different versions"
+        makefile = (group.root / "Makefile").read_text()
+        assert ".venv-train/.installed: training/requirements-local.txt" in makefile
+        assert "pip install --quiet -r training/requirements-local.txt" in makefile
+        seed = yaml.safe_load((group.root / ".repro-gen/spec.yaml").read_text())["training"]["seed"]
+        assert f"PYTHONHASHSEED={seed} .venv-train/bin/python training/" in makefile, group.ids
+
+
+def test_gpu_utilisation_has_its_monitoring_library(matrix_trees):
+    """MLflow's system metrics read NVIDIA GPUs through pynvml (nvidia-ml-py) and AMD GPUs through
+    pyrsmi; the README claims GPU utilisation only where the image has the library."""
+    rocm_monitor = Path(metadata.distribution("mlflow").locate_file(
+        "mlflow/system_metrics/metrics/rocm_monitor.py")).read_text()
+    assert "from pyrsmi import rocml" in rocm_monitor
+    for group in matrix.groups(matrix_trees, ["training/requirements.txt", "README.md"]):
+        accelerator = {c.accelerator for c in group.combos}
+        assert len(accelerator) == 1
+        pins = _pins(group.root / "training/requirements.txt")
+        library = {"nvidia": "nvidia-ml-py", "amd": "pyrsmi", "none": None}[accelerator.pop()]
+        if library:
+            assert library in pins, group.ids
+        assert ("GPU utilisation" in training_section(group.root)) is bool(library), group.ids
+
+
+def test_dockerfile_and_requirements_name_the_hardware(matrix_trees):
+    phrase = {"nvidia": "NVIDIA GPUs (CUDA)", "amd": "AMD GPUs (ROCm)", "none": "CPUs (no GPU)"}
+    for group in matrix.groups(matrix_trees, ["docker/train/Dockerfile", "training/requirements.txt",
+                                              ".repro-gen/spec.yaml"]):
+        spec = yaml.safe_load((group.root / ".repro-gen/spec.yaml").read_text())
+        first = (group.root / "docker/train/Dockerfile").read_text().splitlines()[0]
+        fw, accel = spec["training"]["framework"], spec["accelerator"]
+        assert first == f"# Training image: {fw} on {phrase[accel]}, Python {spec['training']['python']}."
+        header = (group.root / "training/requirements.txt").read_text().splitlines()[0]
+        assert header.endswith(f"for {fw} on {phrase[accel]},"), header
+        for text in (first, header):
+            assert "hardware" not in text and " none " not in text
+
+
+def test_readme_claims_a_run_outlives_the_lease_only_with_backups(matrix_trees):
+    for group in matrix.groups(matrix_trees, ["README.md", ".repro-gen/spec.yaml"]):
+        spec = yaml.safe_load((group.root / ".repro-gen/spec.yaml").read_text())
+        text = " ".join(training_section(group.root).split())
+        if spec["tracking"]["backups"]:
+            assert "survives the end of a lease up to its last backup" in text, group.ids
+            assert "make restore" in text
+        else:
+            assert "survives the end" not in text, group.ids
+            assert "does not survive the end of its lease" in text, group.ids
+        if spec["tracking"]["artifact_store"] == "minio":
+            assert "in MinIO on the node" in text, group.ids

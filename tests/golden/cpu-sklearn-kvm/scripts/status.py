@@ -63,7 +63,7 @@ def summary() -> None:
         print(f"  {node['name']:<24} {node.get('role', ''):<7} {reach}")
     print(f"\nssh:       make ssh          ({head_target()})")
     print("MLflow UI: make mlflow-ui     then open http://127.0.0.1:5000")
-    print("train:     make train ARGS='--epochs 5'")
+    print("train:     make train ARGS='--set train.steps=500'   (any setting in training/config.yaml)")
     print("lease:     make status        (time left; extend with lease/lease.py extend --hours N)")
 
 

@@ -12,7 +12,8 @@ Every training script calls `record(...)` once, right after its MLflow run start
 - Chameleon: site, node type, lease and reservation ids, instance id. The metadata service is asked
   with a short timeout; off Chameleon every such field is recorded as "absent", never a hang;
 - repro-gen: the generator version and spec hash from `.repro-gen/state.json`;
-- the command line, the seed and whether a GPU was expected (and who said so).
+- the command line, the seed, the PYTHONHASHSEED the interpreter started with and whether a GPU
+  was expected (and who said so).
 
 It imports nothing beyond the standard library and mlflow; NVML (`pynvml`, from the nvidia-ml-py
 package) is used when installed. Values that cannot be found are recorded as "absent (why)".
@@ -441,11 +442,22 @@ def _tag_value(value: Any) -> str:
     return str(value)
 
 
+# Read once at import: the interpreter fixed its hash seed from the environment it started with,
+# and a later change to os.environ does not change it.
+_PYTHON_HASH_SEED = os.environ.get("PYTHONHASHSEED", "random") or "random"
+
+
+def python_hash_seed() -> str:
+    """The PYTHONHASHSEED this interpreter started with ("random" when unset)."""
+    return _PYTHON_HASH_SEED
+
+
 def record(facts: Facts, artifacts: dict[str, str], *, seed: int, expect_gpu: bool,
            expect_gpu_source: str, resumed: bool = False) -> None:
     """Write the facts to the active MLflow run: tags `repro.*`, MLflow's own source tags, artifacts
     under provenance/. A resumed run keeps its original tags and adds a snapshot per resume."""
-    facts = {**facts, "run.seed": seed, "run.expect_gpu": expect_gpu,
+    facts = {**facts, "run.seed": seed, "run.python_hash_seed": python_hash_seed(),
+             "run.expect_gpu": expect_gpu,
              "run.expect_gpu_source": expect_gpu_source}
     run = mlflow.active_run()
     if run is None:
