@@ -114,7 +114,10 @@ def test_up_train_backup_down(tmp_path: Path):
             tags = run.data.tags
             assert run.info.status == "FINISHED"
             assert tags["repro.git.commit"] == head
-            image_id = bed.ssh(f"docker image inspect -f '{{{{.Id}}}}' {PROJECT}-train:latest").stdout.strip()
+            # The run records the content-addressed tag the role built, and that tag's image id.
+            image = tags["repro.env.image"]
+            assert image.startswith(f"{PROJECT}-train:") and not image.endswith(":latest"), image
+            image_id = bed.ssh(f"docker image inspect -f '{{{{.Id}}}}' {image}").stdout.strip()
             assert image_id and tags["repro.env.image_digest"] == image_id
             assert tags["repro.chameleon.lease_id"] == lease["id"]
             assert tags["repro.chameleon.reservation_id"] == lease["reservations"][0]["id"]
