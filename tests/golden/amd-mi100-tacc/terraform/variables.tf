@@ -1,4 +1,5 @@
-# Inputs. Each validation mirrors the rule repro-gen applied to the spec, so a hand edit fails here, at plan time, and not halfway through an apply.
+# Inputs. Each validation mirrors the rule repro-gen applied to the spec, so a hand edit fails here,
+# at plan time, and not halfway through an apply.
 # Rendered by repro-gen from .repro-gen/spec.yaml. Your edits survive a re-render (three-way merge).
 # Values: terraform.tfvars (from the spec) and lease.auto.tfvars.json (written by
 # `python lease/lease.py create`).
