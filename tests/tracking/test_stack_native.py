@@ -460,3 +460,29 @@ sys.exit(done.returncode)
         Bucket=environment["BACKUP_BUCKET"],
         Key=f"tracking/snapshots/{snapshot}/manifest.json")["Body"].read())
     assert "artifacts/1/late/artifacts/late.txt" in manifest["artifacts"]["objects"]
+
+
+def test_restore_skips_a_snapshot_of_an_empty_database(matrix_trees, stack_factory, tmp_path):
+    """A backup of a fresh node (no runs yet) must not hide the last real snapshot from
+    `restore.py` without --snapshot."""
+    group = _groups(matrix_trees)[0]
+    stack = stack_factory(group.root)
+    stack.create_bucket()
+    url = stack.start_mlflow()
+    logged = _log_a_run(url, tmp_path)
+    real = stack.run_script("backup", "scripts/backup.py", "run")
+    assert real.returncode == 0 and "(1 runs)" in real.stdout, real.stdout + real.stderr
+    # A new lease: an empty database that MLflow has not even initialised, then a backup of it.
+    stack.stop_mlflow()
+    stack.fresh_database()
+    empty = stack.run_script("backup", "scripts/backup.py", "run", "--no-prune")
+    assert empty.returncode == 0 and "(0 runs)" in empty.stdout, empty.stdout + empty.stderr
+    first, second = stack.run_script("backup", "scripts/backup.py", "list").stdout.split()
+    restored = stack.run_script("backup", "scripts/restore.py")
+    assert restored.returncode == 0, restored.stderr
+    assert f"skipping snapshot {second}: it holds no runs" in restored.stdout
+    assert f"restored {first}" in restored.stdout
+    url = stack.start_mlflow()
+    from mlflow import MlflowClient
+
+    assert MlflowClient(url).get_run(logged["run_id"]).data.params == {"lr": "0.01", "epochs": "3"}

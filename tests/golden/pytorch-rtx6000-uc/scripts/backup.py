@@ -191,6 +191,15 @@ def dump_postgres(path: Path) -> None:
         raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
 
 
+def count_runs() -> int | None:
+    """MLflow runs in the database (0 before MLflow created its tables; None if unknown)."""
+    result = subprocess.run(["psql", "--no-psqlrc", "-tAc", "SELECT count(*) FROM runs"],
+                            capture_output=True, text=True)
+    if result.returncode == 0 and result.stdout.strip().isdigit():
+        return int(result.stdout.strip())
+    return 0 if 'relation "runs" does not exist' in result.stderr else None
+
+
 def run_backup() -> str:
     store = Store()
     store.ensure_bucket()
@@ -218,6 +227,7 @@ def run_backup() -> str:
         dump = Path(tmp) / "postgres.dump"
         dump_postgres(dump)
         dump_digest = sha256_file(dump)
+        runs = count_runs()
         scratch = Path(tmp) / "object"
         for obj in list_objects(artifacts, artifact_bucket):
             key, etag, size = obj["Key"], obj["ETag"].strip('"'), obj["Size"]
@@ -237,7 +247,7 @@ def run_backup() -> str:
             "format": FORMAT,
             "snapshot": snapshot,
             "postgres": {"key": "postgres.dump", "sha256": dump_digest,
-                         "size": dump.stat().st_size},
+                         "size": dump.stat().st_size, "runs": runs},
             "artifacts": {"bucket": artifact_bucket, "objects": objects},
         }
         # The manifest goes last: its presence is what marks the snapshot complete.
@@ -246,7 +256,8 @@ def run_backup() -> str:
                             Body=json.dumps(manifest, indent=1, sort_keys=True).encode(),
                             ContentType="application/json")
     where = f"s3://{store.bucket}/{store.key('snapshots', snapshot)}/"
-    print(f"backup {snapshot}: database {manifest['postgres']['size']} bytes,"
+    print(f"backup {snapshot}: database {manifest['postgres']['size']} bytes"
+          f" ({'?' if runs is None else runs} runs),"
           f" {len(objects)} artifacts ({copied} uploaded, {reused} unchanged) -> {where}")
     return snapshot
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Restore the tracking stack from a snapshot taken by backup.py (latest by default).
 
-    restore.py                      # the latest complete snapshot
+    restore.py                      # the latest complete snapshot that holds runs
     restore.py --snapshot 20250101T030000Z
 
 Brings a fresh node back to the same runs, params, metrics, models and artifacts: the database
@@ -34,13 +34,24 @@ from backup import (
 )
 
 
+def latest_with_runs(store: Store, available: list[str]) -> str:
+    """The newest snapshot that holds runs. A backup taken on a fresh node before anything was
+    restored (the timer, or `make down` on a new lease) holds none and must not hide the last
+    real one; it is skipped, and said so."""
+    for snapshot in reversed(available):
+        if store.manifest(snapshot)["postgres"].get("runs") != 0:
+            return snapshot
+        print(f"skipping snapshot {snapshot}: it holds no runs (pass --snapshot to restore it)")
+    return available[-1]
+
+
 def restore(snapshot: str | None) -> str:
     store = Store()
     available = store.snapshots()
     if not available:
         raise BackupError(f"no complete snapshot in s3://{store.bucket}/{store.prefix}")
     if snapshot is None:
-        snapshot = available[-1]
+        snapshot = latest_with_runs(store, available)
     elif snapshot not in available:
         raise BackupError(f"snapshot {snapshot} not found; available: {', '.join(available)}")
     manifest = store.manifest(snapshot)
