@@ -282,6 +282,21 @@ def _fetch_json(url: str, timeout: float) -> Any:
         return json.loads(response.read().decode())
 
 
+# Keys whose values must never reach MLflow (and the backups that outlive the lease): the vendor
+# data of a Chameleon instance carries a project-scoped token, for one.
+SECRET_KEY_WORDS = ("token", "passw", "secret", "credential", "private", "apikey", "api_key")
+
+
+def redact(data: Any) -> Any:
+    """`data` with the value of every key that names a secret replaced by "[redacted]"."""
+    if isinstance(data, dict):
+        return {key: "[redacted]" if any(word in str(key).lower() for word in SECRET_KEY_WORDS)
+                else redact(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [redact(item) for item in data]
+    return data
+
+
 def chameleon_facts() -> tuple[Facts, dict[str, str]]:
     """Site and node type from the environment (rendered from the spec); lease, reservation and
     instance from the environment or, on Chameleon, from the metadata service."""
@@ -296,14 +311,14 @@ def chameleon_facts() -> tuple[Facts, dict[str, str]]:
     meta: dict[str, Any] = {}
     vendor: dict[str, Any] = {}
     try:
-        meta = _fetch_json(f"{base}/meta_data.json", timeout)
+        meta = redact(_fetch_json(f"{base}/meta_data.json", timeout))
         artifacts["chameleon-meta-data.json"] = json.dumps(meta, indent=2, sort_keys=True)
         facts["chameleon.metadata"] = "present"
     except (OSError, ValueError, urllib.error.URLError) as exc:
         facts["chameleon.metadata"] = absent(f"metadata service unreachable: {exc.__class__.__name__}")
     if meta:
         try:
-            vendor = _fetch_json(f"{base}/vendor_data2.json", timeout)
+            vendor = redact(_fetch_json(f"{base}/vendor_data2.json", timeout))
             artifacts["chameleon-vendor-data.json"] = json.dumps(vendor, indent=2, sort_keys=True)
         except (OSError, ValueError, urllib.error.URLError):
             vendor = {}
