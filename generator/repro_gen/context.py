@@ -54,6 +54,9 @@ def tracking_facts(spec: Spec) -> dict[str, Any]:
         "generated_secrets": [n for n in secret_names(spec) if n not in USER_SECRETS],
         "user_secrets": [n for n in secret_names(spec) if n in USER_SECRETS],
         "user_secret_hints": _user_secret_hints(spec),
+        # The MLflow server's base image: Python 3.11, which docker/mlflow/requirements.txt is
+        # resolved for, whatever Python the training code uses.
+        "mlflow_base_image": f"python:{PYTHON_IMAGE_TAGS[MLFLOW_PYTHON]}",
     }
 
 
@@ -77,6 +80,7 @@ PYTHON_IMAGE_TAGS: dict[str, str] = {
     "3.11": "3.11.14-slim-bookworm",
     "3.12": "3.12.12-slim-bookworm",
 }
+MLFLOW_PYTHON = "3.11"
 
 
 def training(spec: Spec) -> dict[str, Any]:

@@ -128,12 +128,14 @@ def playbook(ansible_dir: Path, args: list[str], env: dict[str, str]) -> Run:
     return Run(seconds, changed, failed, unreachable, out)
 
 
-def converge_twice(tree: Path, name: str = "ansible-site-node") -> tuple[Run, Run, dict]:
+def converge_twice(tree: Path, name: str | None = None) -> tuple[Run, Run, dict]:
     """Write the inventory from the stand-in Terraform output, then run site.yml twice.
 
-    Before the two runs, site.yml runs once in check mode on the fresh node (info["check"]): it
-    must not fail and must leave the node as it was.
+    Before the two runs, the whole site.yml (every tag, the tracking and training plays
+    included) runs once in check mode on the fresh node (info["check"]): it must not fail and
+    must leave the node as it was. REPRO_GEN_TEST_NODE_NAME names the node's container.
     """
+    name = name or os.environ.get("REPRO_GEN_TEST_NODE_NAME", "ansible-site-node")
     ansible_dir = tree / "ansible"
     accel = accelerator_of(tree)
     with test_node(name) as (port, key):
@@ -162,13 +164,22 @@ def converge_twice(tree: Path, name: str = "ansible-site-node") -> tuple[Run, Ru
              "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-apt"],
             check=True)
         before = _sh(["docker", "exec", name, "dpkg-query", "-W"], check=True).stdout
+        # Check mode over every play, as `ansible-playbook site.yml --check` before a first
+        # deploy: Docker is only planned, so the tracking and training plays must skip what needs
+        # it. The tracking role reads the secrets file on this side: one made by the tree's own
+        # tool, outside the tree.
+        secrets = key.parent / "secrets.env"
+        _sh(["python3", "scripts/env_secrets.py", "ensure", "--env-file", str(secrets)], cwd=tree,
+            check=True)
+        check = playbook(ansible_dir, ["site.yml", "--check", "-e", f"@{extra_file}",
+                                       "-e", json.dumps({"mlflow_stack_env_file": str(secrets)})], env)
+        after = _sh(["docker", "exec", name, "dpkg-query", "-W"], check=True).stdout
+        touched = _sh(["docker", "exec", name, "sh", "-c", "test -e /data || test -e /etc/docker/daemon.json"
+                       " || ls -d /opt/*/ 2>/dev/null | grep -q ."]).returncode == 0
+        check.changed_node = before != after or touched
         # The node-configuration plays; the tracking and training roles (which need the stack's
         # secrets and images) converge twice in tests/workflow/test_end_to_end.py's `make up`s.
         site = ["site.yml", "--skip-tags", "tracking,training"]
-        check = playbook(ansible_dir, [*site, "--check", "-e", f"@{extra_file}"], env)
-        after = _sh(["docker", "exec", name, "dpkg-query", "-W"], check=True).stdout
-        data_dir = _sh(["docker", "exec", name, "test", "-e", "/data"]).returncode == 0
-        check.changed_node = before != after or data_dir
         first = playbook(ansible_dir, [*site, "-e", f"@{extra_file}"], env)
         second = playbook(ansible_dir, [*site, "-e", f"@{extra_file}"], env) if first.ok else first
         tf_json.unlink()

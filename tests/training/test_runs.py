@@ -164,3 +164,50 @@ def test_same_seed_same_metrics_and_interrupted_run_resumes(framework, tracking_
     # the resume's own provenance snapshot sits beside the original
     paths = [f.path for f in client.list_artifacts(run.info.run_id, "provenance")]
     assert "provenance/resume-1" in paths and "provenance/facts.json" in paths
+
+
+def test_a_killed_run_resumes_to_the_same_result(tracking_stack, tmp_path):
+    """SIGKILL (a node lost mid-run, no chance to clean up) after the first checkpoint: the same
+    run id resumes from it and ends exactly where an uninterrupted run ends."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from .conftest import train_env
+
+    experiment = "killed-pytorch"
+    repo = rendered_checkout(spec_for("pytorch") | {"tracking": {"experiment": experiment}},
+                             tmp_path / "repo")
+    client = client_for(tracking_stack)
+    long = ["--set", "train.steps=1500"]
+    proc = subprocess.Popen([sys.executable, "training/train.py", *long], cwd=repo,
+                            env=train_env(tracking_stack), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    run = None
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        runs = runs_of(client, experiment)
+        if runs and "repro.checkpoint.step" in runs[0].data.tags:
+            run = runs[0]
+            os.killpg(proc.pid, signal.SIGKILL)
+            break
+        time.sleep(0.1)
+    proc.wait(timeout=30)
+    assert run is not None, f"the run ended ({proc.returncode}) before a checkpoint was seen"
+    assert proc.returncode == -signal.SIGKILL
+    killed = client.get_run(run.info.run_id)
+    assert killed.info.status == "RUNNING", "SIGKILL leaves the run as the node's loss would"
+    resumed = run_train(repo, tracking_stack, *long, "--resume-run-id", run.info.run_id)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resuming run" in resumed.stderr
+    before = {r.info.run_id for r in runs_of(client, experiment)}
+    whole = run_train(repo, tracking_stack, *long)
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    reference = only_new_run(client, experiment, before)
+    final = client.get_run(run.info.run_id)
+    assert final.info.status == "FINISHED" and final.data.tags["repro.resume.count"] == "1"
+    assert history(client, run.info.run_id, "train_loss") == history(
+        client, reference.info.run_id, "train_loss")
+    assert final.data.metrics["final_test_accuracy"] == reference.data.metrics["final_test_accuracy"]

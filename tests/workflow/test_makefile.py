@@ -142,7 +142,8 @@ def test_remote_commands_run_on_the_node_not_here(example_trees, tmp_path):
         return proc.stdout
 
     assert "$(docker ps -q --filter label=com.docker.compose.service=train" in remote("logs", "SERVICE=train")
-    assert "compose/tracking.yml logs --tail 100 -f mlflow" in remote("logs", "SERVICE=mlflow")
+    logs = remote("logs", "SERVICE=mlflow")
+    assert "--env-file tracking.env -f compose/tracking.yml logs --tail 100 -f mlflow" in logs
     restore = remote("restore", "SNAPSHOT=20260101T000000Z")
     stop, run, start = (restore.index(f" {word}") for word in ("stop mlflow", "run --rm", "start mlflow"))
     assert stop < run < start and "--snapshot 20260101T000000Z" in restore
