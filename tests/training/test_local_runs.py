@@ -93,7 +93,11 @@ def test_tiny_training_run_on_cpu(framework, tmp_path, monkeypatch):
     (run,) = runs
     assert run.info.status == "FINISHED"
     assert "final_test_accuracy" in run.data.metrics
-    assert client.get_metric_history(run.info.run_id, "train_loss")
+    assert len(client.get_metric_history(run.info.run_id, "train_loss")) >= 4
+    # Evaluation metrics at evaluation steps only, never repeated at every training step.
+    steps, every = int(args[1].split("=")[1]), int(args[5].split("=")[1])
+    evaluated = {m.step for m in client.get_metric_history(run.info.run_id, "test_accuracy")}
+    assert evaluated and len(evaluated) <= steps // every + 1, evaluated
     assert run.data.tags["repro.fw.name"] == framework
     assert int(run.data.tags["repro.checkpoint.step"]) > 0
     mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlruns' / 'mlflow.db'}")

@@ -52,7 +52,9 @@ class Tracking(TrainerCallback):
         self.done_here = 0
 
     def on_log(self, args, state, control, logs=None, **kwargs) -> None:
-        numbers = {("train_loss" if k == "loss" else k.removeprefix("eval_")): float(v)
+        # The names every framework's script uses: train_loss, test_loss, test_accuracy, ...
+        numbers = {("train_loss" if k == "loss" else "test_" + k.removeprefix("eval_")
+                    if k.startswith("eval_") else k): float(v)
                    for k, v in (logs or {}).items() if isinstance(v, int | float)}
         self.session.metrics.log(numbers, state.global_step)
 

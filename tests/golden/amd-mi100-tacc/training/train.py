@@ -56,7 +56,13 @@ class Classifier(L.LightningModule):
 
 
 class Tracking(L.Callback):
-    """Per-step metrics to MLflow, checkpoints to the run's artifacts, --stop-after-steps."""
+    """Per-step metrics to MLflow, checkpoints to the run's artifacts, --stop-after-steps.
+
+    A resume from a checkpoint taken mid-epoch restarts that epoch's shuffled batches (Lightning
+    does not save a DataLoader's position), so its later metrics can differ slightly from an
+    uninterrupted run's; set train.checkpoint_every to a multiple of the steps per epoch where
+    resumes must be exact.
+    """
 
     def __init__(self, session: runtime.Session) -> None:
         self.session = session
@@ -65,7 +71,9 @@ class Tracking(L.Callback):
 
     def on_train_batch_end(self, trainer: L.Trainer, *_: object) -> None:
         step = trainer.global_step
-        self.session.metrics.log({k: float(v) for k, v in trainer.callback_metrics.items()}, step)
+        # Training metrics only: callback_metrics still holds the last validation's values.
+        self.session.metrics.log({k: float(v) for k, v in trainer.callback_metrics.items()
+                                  if k.startswith("train_")}, step)
         self.done_here += 1
         if step % self.every == 0 and step < trainer.max_steps:
             path = runtime.checkpoint_dir(self.session.run_id) / "last.ckpt"
