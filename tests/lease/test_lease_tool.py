@@ -117,6 +117,18 @@ def test_existing_active_lease_is_reused(matrix_trees, tmp_path):
         assert other["id"] in fake.state.leases  # untouched
 
 
+def test_a_pending_lease_of_the_same_name_is_waited_for_not_duplicated(matrix_trees, tmp_path):
+    tree = tree_for(matrix_trees, BAREMETAL, tmp_path / "t")
+    state = State(region="CHI@TACC", activate_after=2)
+    pending = state.add_lease("matrix-study", "PENDING", A100_X2)
+    with FakeOpenStack(state) as fake:
+        proc = lease_tool(tree, fake, "create", *FAST)
+        assert fake.state.sent("POST", "/v1/leases") == []
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "already exists (PENDING); waiting" in proc.stdout
+    assert tfvars(tree) == {"reservation_id": pending["reservations"][0]["id"]}
+
+
 @pytest.mark.parametrize(("reservation", "found"), [
     ({**A100_X2, "min": 1, "max": 1}, "reserves 1 host(s)"),
     ({**A100_X2, "resource_properties": '["==", "$node_type", "gpu_a100"]'},
