@@ -148,7 +148,6 @@ SSH_USER = "cc"
 MAX_LEASE_HOURS = 7 * 24
 
 FRAMEWORKS = ("pytorch", "lightning", "tensorflow", "sklearn", "huggingface")
-PYTHON_VERSIONS = ("3.11", "3.12")  # see pins.supported_pythons()
 ARTIFACT_STORES = ("minio", "chameleon")
 
 
@@ -160,6 +159,12 @@ def hardware_for(site: str, name: str) -> Hardware | None:
 def hardware_names(site: str) -> list[str]:
     table = NODE_TYPES if SITES[site].is_baremetal else FLAVORS
     return [h.name for h in table.values() if site in h.sites]
+
+
+def hardware_carrying(site: str, accelerator: str) -> list[str]:
+    """The node types or flavors of `site` that can carry `accelerator`, in table order."""
+    return [name for name in hardware_names(site)
+            if accelerator in hardware_for(site, name).accelerators]
 
 
 def images_at(site: str) -> list[str]:

@@ -51,8 +51,7 @@ def _default_hardware(a: Answers) -> str:
     names = catalog.hardware_names(site.name)
     if preferred.get(accel) in names:
         return preferred[accel]
-    carriers = [n for n in names if accel in catalog.hardware_for(site.name, n).accelerators]
-    return (carriers or names)[0]
+    return (catalog.hardware_carrying(site.name, accel) or names)[0]
 
 
 QUESTIONS: tuple[Question, ...] = (
@@ -151,6 +150,7 @@ def _set_hint(q: Question) -> str:
 def ask(overrides: Iterable[str], interactive: bool = True) -> Answers:
     """Answers from --set values, then the applicable questions (or their defaults)."""
     given = dict(_parse_override(item) for item in overrides)
+    set_keys = set(given)
     kinds = {q.key: q.kind for q in QUESTIONS}
     given = {k: _as_list(v) if kinds.get(k) == "list" else v for k, v in given.items()}
     answers: Answers = {}
@@ -175,8 +175,7 @@ def ask(overrides: Iterable[str], interactive: bool = True) -> Answers:
             answers[q.key] = default
         problems = _problems_for(q.key, answers)
         if problems:
-            raise SpecError(problems, "--set" if q.key in dict(map(_parse_override, overrides))
-                            else "defaults")
+            raise SpecError(problems, "--set" if q.key in set_keys else "defaults")
     answers.update(given)  # keys no question asks about (e.g. training.seed)
     try:
         validate(_nest(answers), source="answers")

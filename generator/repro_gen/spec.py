@@ -285,15 +285,13 @@ def _accelerator_matches_hardware(spec: Spec) -> Iterator[Problem]:
     if hw is None or spec.accelerator is None or spec.accelerator in hw.accelerators:
         return
     field = "chameleon.node_type" if spec.site.is_baremetal else "chameleon.flavor"
-    carriers = [name for name in catalog.hardware_names(spec.chameleon.site)
-                if spec.accelerator in catalog.hardware_for(spec.chameleon.site, name).accelerators]
+    carriers = catalog.hardware_carrying(spec.chameleon.site, spec.accelerator)
     if carriers:
         hint = (f"set accelerator: {hw.accelerators[0]}, or change {field} to one with"
                 f" {spec.accelerator}: {', '.join(carriers[:4])}")
     else:
-        elsewhere = [site for site in catalog.SITES if any(
-            spec.accelerator in catalog.hardware_for(site, n).accelerators
-            for n in catalog.hardware_names(site))]
+        elsewhere = [site for site in catalog.SITES
+                     if catalog.hardware_carrying(site, spec.accelerator)]
         hint = (f"set accelerator: {hw.accelerators[0]}; {spec.chameleon.site} has no"
                 f" {spec.accelerator} hardware ({' and '.join(elsewhere)} has)")
     yield Problem("accelerator",

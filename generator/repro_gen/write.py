@@ -59,7 +59,9 @@ def _read(out_dir: Path, rel: str) -> bytes | None:
     return path.read_bytes() if path.exists() else None
 
 
-START_MARKER, END_MARKER = "<<<<<<< your edit", ">>>>>>> repro-gen"
+# How a conflict is marked: the user's side first, then the generator's.
+YOURS, OURS = "your edit", "repro-gen"
+START_MARKER, END_MARKER = f"<<<<<<< {YOURS}", f">>>>>>> {OURS}"
 
 
 def has_conflict_markers(content: bytes) -> bool:
@@ -74,7 +76,7 @@ def merge(base: bytes, yours: bytes, new: bytes) -> tuple[bytes, bool]:
     m = merge3.Merge3(base.decode().splitlines(True), yours.decode().splitlines(True),
                       new.decode().splitlines(True))
     conflicted = any(region[0] == "conflict" for region in m.merge_regions())
-    lines = m.merge_lines(name_a="your edit", name_b="repro-gen", start_marker="<<<<<<<",
+    lines = m.merge_lines(name_a=YOURS, name_b=OURS, start_marker="<<<<<<<",
                           mid_marker="=======", end_marker=">>>>>>>")
     return "".join(lines).encode(), conflicted
 

@@ -124,16 +124,21 @@ class Store:
         if not bucket_exists(self.s3, self.bucket):
             self.s3.create_bucket(Bucket=self.bucket)
 
-    def snapshots(self) -> list[str]:
-        """Complete snapshots (those with a manifest), oldest first."""
+    def folders(self) -> dict[str, set[str]]:
+        """Every snapshot folder, complete or not, with the names of the files in it."""
         if not bucket_exists(self.s3, self.bucket):
-            return []
-        found = []
+            return {}
+        found: dict[str, set[str]] = {}
         for obj in list_objects(self.s3, self.bucket, self.key("snapshots") + "/"):
-            parts = obj["Key"][len(self.key("snapshots")) + 1:].split("/")
-            if len(parts) == 2 and parts[1] == "manifest.json":
-                found.append(parts[0])
-        return sorted(found)
+            folder, _, name = obj["Key"][len(self.key("snapshots")) + 1:].partition("/")
+            if name:  # not a stray object beside the folders
+                found.setdefault(folder, set()).add(name)
+        return found
+
+    def snapshots(self, folders: dict[str, set[str]] | None = None) -> list[str]:
+        """Complete snapshots (those with a manifest), oldest first."""
+        folders = self.folders() if folders is None else folders
+        return sorted(stamp for stamp, names in folders.items() if "manifest.json" in names)
 
     def manifest(self, snapshot: str) -> dict[str, Any]:
         key = self.key("snapshots", snapshot, "manifest.json")
@@ -275,11 +280,11 @@ def snapshot_age(snapshot: str, now: dt.datetime | None = None) -> dt.timedelta:
     return (now or dt.datetime.now(dt.timezone.utc)) - taken
 
 
-def delete_prefix(store: Store, prefix: str) -> int:
-    keys = [obj["Key"] for obj in list_objects(store.s3, store.bucket, prefix)]
-    for key in keys:
-        store.s3.delete_object(Bucket=store.bucket, Key=key)
-    return len(keys)
+def delete_folder(store: Store, snapshot: str, names: set[str]) -> None:
+    """Delete a snapshot folder's files, the manifest first: from then on the snapshot is
+    incomplete and nothing restores it."""
+    for name in sorted(names, key=lambda n: n != "manifest.json"):
+        store.s3.delete_object(Bucket=store.bucket, Key=store.key("snapshots", snapshot, name))
 
 
 def prune(keep_days: float, grace_hours: float = 24.0) -> None:
@@ -289,7 +294,8 @@ def prune(keep_days: float, grace_hours: float = 24.0) -> None:
     if not keep_days > 0:
         raise BackupError(f"keep {keep_days:g} days? Use a number of days above 0")
     store = Store()
-    complete = store.snapshots()
+    folders = store.folders()
+    complete = store.snapshots(folders)
     if not complete:
         print("prune: no complete snapshot yet; nothing deleted")
         return
@@ -297,19 +303,14 @@ def prune(keep_days: float, grace_hours: float = 24.0) -> None:
     grace = now - dt.timedelta(hours=grace_hours)
     old = [s for s in complete[:-1] if snapshot_age(s, now) > dt.timedelta(days=keep_days)]
     kept = [s for s in complete if s not in old]
-    # The manifest goes first: from then on the snapshot is incomplete and nothing restores it.
     for snapshot in old:
-        store.s3.delete_object(Bucket=store.bucket,
-                               Key=store.key("snapshots", snapshot, "manifest.json"))
-        delete_prefix(store, store.key("snapshots", snapshot) + "/")
+        delete_folder(store, snapshot, folders[snapshot])
     # Snapshot folders without a manifest: backups that stopped half way.
-    stamps = {obj["Key"][len(store.key("snapshots")) + 1:].split("/")[0]
-              for obj in list_objects(store.s3, store.bucket, store.key("snapshots") + "/")}
     interrupted = 0
-    for stamp in sorted(stamps - set(complete)):
+    for stamp in sorted(set(folders) - set(complete)):
         taken = snapshot_time(stamp)
         if taken is not None and taken < grace:
-            delete_prefix(store, store.key("snapshots", stamp) + "/")
+            delete_folder(store, stamp, folders[stamp])
             interrupted += 1
     referenced = {meta["sha256"] for snapshot in kept
                   for meta in store.manifest(snapshot)["artifacts"]["objects"].values()}
