@@ -70,12 +70,8 @@ def _user_secret_hints(spec: Spec) -> dict[str, str]:
     }
 
 
-# Training image bases, pinned to exact tags. The GPU bases are Ubuntu 22.04 (the Dockerfile adds the
-# spec's Python); the CPU base is the official Python image of the spec's version.
-TRAINING_BASE_IMAGES: dict[str, str] = {
-    "nvidia": "nvidia/cuda:12.8.1-cudnn-runtime-ubuntu22.04",
-    "amd": "rocm/dev-ubuntu-22.04:6.4.1",
-}
+# Training image bases come from pins.TORCH_BUILDS: the GPU bases are Ubuntu 22.04 (the Dockerfile
+# adds the spec's Python); the CPU base is the official Python image of the spec's version.
 PYTHON_IMAGE_TAGS: dict[str, str] = {
     "3.11": "3.11.14-slim-bookworm",
     "3.12": "3.12.12-slim-bookworm",
@@ -85,14 +81,17 @@ MLFLOW_PYTHON = "3.11"
 
 def training(spec: Spec) -> dict[str, Any]:
     """The training image: its local name and its pinned base."""
-    accel = spec.accelerator or "none"
-    base = TRAINING_BASE_IMAGES.get(accel, f"python:{PYTHON_IMAGE_TAGS[spec.training.python]}")
+    build = pins.TORCH_BUILDS[spec.accelerator or "none"]
     return {
         "image": f"{spec.project.name}-train",
-        "base_image": base,
+        "base_image": build.base_image or f"python:{PYTHON_IMAGE_TAGS[spec.training.python]}",
         # Exact versions for both requirement files (image and laptop), from one table.
         "pins": {name: pin.version for name, pin in pins.PINS.items()},
-        "torch_index": pins.TORCH_INDEX,
+        # The image's PyTorch build (index and local version label), e.g. cu126 or rocm7.2.
+        "torch_build": build,
+        # What the node's driver must support before the image is built (None off NVIDIA).
+        "cuda": build.cuda,
+        "cuda_image_driver": catalog.CUDA_IMAGE_DRIVER_BRANCH,
     }
 
 
@@ -107,6 +106,7 @@ def build(spec: Spec) -> dict[str, Any]:
             "floating_ip_pool": catalog.FLOATING_IP_POOL,
             "ssh_user": catalog.SSH_USER,
             "max_lease_hours": catalog.MAX_LEASE_HOURS,
+            "rocm_bin_dir": catalog.ROCM_BIN_DIR,
         },
         "secrets": secret_names(spec),
         "node_names": node_names(spec),

@@ -44,8 +44,43 @@ PINS: dict[str, Pin] = {
     "tensorflow": Pin("2.21.0", _ALL),
 }
 
-# PyTorch's own wheel index per accelerator; NVIDIA uses PyPI's default (CUDA) build.
-TORCH_INDEX: dict[str, str] = {"none": "cpu", "amd": "rocm6.4"}
+
+
+@dataclass(frozen=True)
+class TorchBuild:
+    """The PyTorch build (and training-image base) for one accelerator."""
+
+    # PyTorch's local version label, which is also its wheel index: torch==2.13.0+cu126 comes
+    # from download.pytorch.org/whl/cu126.
+    variant: str
+    # The training image's base, pinned to an exact tag (None: the official Python image).
+    base_image: str | None
+    # What the build runs on, as a phrase for messages and comments.
+    runtime: str
+    # CUDA version the node's driver must support (nvidia-smi's "CUDA Version"); None off NVIDIA.
+    cuda: str | None = None
+    # Lowest and highest NVIDIA compute capability the build has kernels for.
+    compute_capabilities: tuple[str, str] | None = None
+
+
+# Builds PyTorch publishes for torch 2.13: pytorch/pytorch RELEASE.md, "Release Compatibility
+# Matrix" (2.13: stable CUDA 12.6 and 13.0, stable ROCm 7.2) and "PyTorch CUDA Support Matrix"
+# (CUDA 12.6.3 builds: Maxwell 5.0, Pascal 6.0, Volta 7.0, Turing 7.5, Ampere 8.0/8.6, Hopper 9.0;
+# CUDA 13 builds start at Turing 7.5). PyPI's default torch wheel is the CUDA 13 build, which
+# needs driver >= 580 (NVIDIA CUDA Toolkit release notes, "CUDA Toolkit and Minimum Required
+# Driver Version"), while Chameleon's CUDA images ship driver 560 with CUDA 12.6
+# (catalog.CUDA_IMAGE_DRIVER_BRANCH): so the image takes the CUDA 12.6 build, which runs on that
+# driver and on every NVIDIA type the catalog offers (Maxwell M40 to Hopper H100).
+# The base images carry the same runtimes: nvidia/cuda:12.6.3 sets NVIDIA_REQUIRE_CUDA=cuda>=12.6,
+# which the container toolkit checks against the driver; the ROCm wheel bundles ROCm 7.2's user
+# space, which needs only the kernel's amdgpu driver on the node (CC-Ubuntu24.04-ROCm runs the
+# HWE kernel and installs no amdgpu-dkms; its ROCm 6.3.3 packages provide rocm-smi).
+TORCH_BUILDS: dict[str, TorchBuild] = {
+    "nvidia": TorchBuild("cu126", "nvidia/cuda:12.6.3-cudnn-runtime-ubuntu22.04", "CUDA 12.6",
+                         cuda="12.6", compute_capabilities=("5.0", "9.0")),
+    "amd": TorchBuild("rocm7.2", "rocm/dev-ubuntu-22.04:7.2.3", "ROCm 7.2"),
+    "none": TorchBuild("cpu", None, "CPU"),
+}
 
 
 def version(name: str) -> str:
