@@ -22,11 +22,12 @@ from repro_gen.errors import SpecError
 from repro_gen.render import render
 from repro_gen.state import BASE_FILE, STATE_FILE
 
-# One representative node type or flavor per (site, accelerator).
+# One representative node type or flavor per (site, accelerator) the catalog offers
+# (tests/core/test_matrix.py checks each is offered there and that no pair is missing).
 HARDWARE: dict[tuple[str, str], str] = {
     ("CHI@UC", "nvidia"): "gpu_rtx_6000",
     ("CHI@UC", "none"): "compute_cascadelake_r",
-    ("CHI@TACC", "nvidia"): "gpu_a100_pcie",
+    ("CHI@TACC", "nvidia"): "gpu_h100",
     ("CHI@TACC", "amd"): "gpu_mi100",
     ("CHI@TACC", "none"): "compute_zen3",
     ("KVM@TACC", "nvidia"): "g1.h100.pci.1",

@@ -43,8 +43,9 @@ def read_nodes(repo: Path, rev: str) -> tuple[str, str, dict[str, dict[str, Any]
         "sites": defaultdict(int), "architectures": set(), "gpu_vendors": set(),
         "gpu_models": set(), "gpu_counts": set(), "nodes_without_gpu": 0})
     for site in SITES:
-        site_name = json.loads(git(repo, "show", f"{commit}:data/chameleoncloud/sites/{site}/{site}.json"))["name"]
-        prefix = f"data/chameleoncloud/sites/{site}/clusters/chameleon/nodes/"
+        site_dir = f"data/chameleoncloud/sites/{site}"
+        site_name = json.loads(git(repo, "show", f"{commit}:{site_dir}/{site}.json"))["name"]
+        prefix = f"{site_dir}/clusters/chameleon/nodes/"
         for path in sorted(f for f in files if f.startswith(prefix) and f.endswith(".json")):
             node = json.loads(git(repo, "show", f"{commit}:{path}"))
             t = types[node["node_type"]]

@@ -57,6 +57,7 @@ def tracking_facts(spec: Spec) -> dict[str, Any]:
         # The MLflow server's base image: Python 3.11, which docker/mlflow/requirements.txt is
         # resolved for, whatever Python the training code uses.
         "mlflow_base_image": f"python:{PYTHON_IMAGE_TAGS[MLFLOW_PYTHON]}",
+        "images": pins.SERVICE_IMAGES,
     }
 
 

@@ -83,6 +83,18 @@ TORCH_BUILDS: dict[str, TorchBuild] = {
 }
 
 
+# Images of the tracking stack, pinned to exact releases. MinIO: Docker Hub's minio/minio
+# repository is gone since 2026-09 (it answers 404); MinIO serves its releases from quay.io
+# (quay.io/minio/minio, the registry MinIO's own docs name; team brief CHAMELEON.md, "Images").
+SERVICE_IMAGES: dict[str, str] = {
+    "postgres": "postgres:17.6-bookworm",
+    "minio": "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z",
+}
+
+# The frameworks whose image installs torch (and so its accelerator build).
+TORCH_FRAMEWORKS = ("pytorch", "lightning", "huggingface")
+
+
 def version(name: str) -> str:
     return PINS[name].version
 

@@ -15,7 +15,7 @@ import yaml
 
 from . import catalog
 from .errors import Problem, SpecError
-from .spec import DEFAULT_NODE_TYPE, validate
+from .spec import validate
 
 Answers = dict[str, Any]
 
@@ -39,19 +39,18 @@ def _hardware(a: Answers) -> catalog.Hardware | None:
                                 or a.get("chameleon.flavor") or "")
 
 
+def _accelerators(a: Answers) -> tuple[str, ...]:
+    """What the chosen node type or flavor can carry (the first is its default)."""
+    hw = _hardware(a)
+    return hw.accelerators if hw else ("nvidia",)
+
+
 def _default_hardware(a: Answers) -> str:
-    """The node type or flavor init proposes: one that carries the accelerator, if given."""
+    """The node type or flavor init proposes: the one a spec without it gets (the catalog's
+    default for the site and accelerator), or the site's first when it has no such hardware."""
     site = _site(a)
-    accel = a.get("accelerator") or "nvidia"
-    if site.is_baremetal:
-        preferred = {**DEFAULT_NODE_TYPE, "nvidia": DEFAULT_NODE_TYPE["nvidia"]
-                     if site.name == "CHI@UC" else "gpu_a100_pcie"}
-    else:
-        preferred = {"nvidia": "g1.h100.pci.1", "none": "m1.xlarge"}
-    names = catalog.hardware_names(site.name)
-    if preferred.get(accel) in names:
-        return preferred[accel]
-    return (catalog.hardware_carrying(site.name, accel) or names)[0]
+    return (catalog.default_hardware(site.name, a.get("accelerator"))
+            or catalog.hardware_names(site.name)[0])
 
 
 QUESTIONS: tuple[Question, ...] = (
@@ -65,10 +64,8 @@ QUESTIONS: tuple[Question, ...] = (
              choices=lambda a: catalog.hardware_names(_site(a).name),
              applies=lambda a: not _site(a).is_baremetal),
     # Only composable hardware leaves the accelerator open; elsewhere it follows the node type.
-    Question("accelerator", "Accelerator",
-             lambda a: (_hardware(a) or catalog.NODE_TYPES["gpu_rtx_6000"]).accelerators[0],
-             choices=lambda a: list((_hardware(a) or catalog.NODE_TYPES["gpu_rtx_6000"]).accelerators),
-             applies=lambda a: len(getattr(_hardware(a), "accelerators", ())) > 1),
+    Question("accelerator", "Accelerator", lambda a: _accelerators(a)[0],
+             choices=lambda a: list(_accelerators(a)), applies=lambda a: len(_accelerators(a)) > 1),
     Question("chameleon.node_count", "Number of nodes", lambda a: 1, kind="int"),
     Question("chameleon.lease_hours", f"Lease length in hours (max {catalog.MAX_LEASE_HOURS})",
              lambda a: 24, kind="int"),

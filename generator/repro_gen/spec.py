@@ -39,15 +39,26 @@ class Project(_Section):
         " to push to it. Runs record the commit and remote of the checkout they ran from."))] = None
 
 
+def _default_hardware_text() -> str:
+    """The node-type defaults, as the spec reference states them (from the catalog)."""
+    parts = []
+    for accel in ("nvidia", "amd", "none"):
+        at = [f"{catalog.default_hardware(site, accel)} at {site}" for site, s in catalog.SITES.items()
+              if s.is_baremetal and catalog.default_hardware(site, accel)]
+        parts.append(f"{accel}: {', '.join(at)}")
+    return "; ".join(parts)
+
+
 class Chameleon(_Section):
-    site: Annotated[Literal["CHI@UC", "CHI@TACC", "KVM@TACC"],
+    site: Annotated[Literal[tuple(catalog.SITES)],  # type: ignore[valid-type]
                     Field(description="Chameleon site.")] = "CHI@UC"
     cloud: Annotated[str | None, Field(pattern=IDENT, description=(
         "clouds.yaml entry holding this site's application credential."
         " Default: chi_uc, chi_tacc or kvm_tacc."))] = None
     node_type: Annotated[str | None, Field(pattern=IDENT, description=(
-        "Bare-metal node type (CHI@UC, CHI@TACC). Default: gpu_rtx_6000, gpu_mi100 for"
-        " accelerator amd, compute_cascadelake_r for none."))] = None
+        "Bare-metal node type (CHI@UC, CHI@TACC); each site has its own (Chameleon's hardware"
+        " data). Default: the site's largest fleet carrying the accelerator ("
+        + _default_hardware_text() + ")."))] = None
     flavor: Annotated[str | None, Field(pattern=IDENT, description=(
         "KVM flavor (KVM@TACC only), e.g. g1.h100.pci.1 or m1.xlarge."))] = None
     node_count: Annotated[int, Field(ge=1, le=8, strict=True,
@@ -61,7 +72,7 @@ class Chameleon(_Section):
         "OpenStack key pair name at the site. Default: the project name."))] = None
     ssh_cidrs: Annotated[list[str], Field(max_length=16, description=(
         "CIDRs allowed to SSH in (KVM@TACC security group). Not allowed on bare metal,"
-        " where security groups are not enforced."))] = []
+        " where security groups are not enforced (the images' firewalld admits SSH only)."))] = []
 
     @field_validator("ssh_cidrs")
     @classmethod
@@ -171,7 +182,7 @@ HINTS: dict[str, str] = {
     "training.seed": "use a whole number from 0 to 4294967295",
     "training.python": "set training.python to " + " or ".join(pins.supported_pythons()),
     "chameleon.node_type": "a node type the site offers (see the Chameleon hardware table)",
-    "chameleon.flavor": "a KVM@TACC flavor: m1.tiny … m1.xxlarge, g1.h100.pci.1/4, g1.h100.vgpu.1g.12gb",
+    "chameleon.flavor": "a KVM@TACC flavor: " + ", ".join(catalog.hardware_names("KVM@TACC")),
     "tracking.experiment": "use letters, digits, spaces, '_', '.', '-' (at most 63)",
     "tracking.backup_keep_days": "use a whole number of days from 1 to 3650",
 }
@@ -273,10 +284,24 @@ def _hardware_matches_site(spec: Spec) -> Iterator[Problem]:
                           "list your networks, e.g. ssh_cidrs: [203.0.113.7/32]")
         name, field, choices = c.flavor, "chameleon.flavor", catalog.hardware_names(site.name)
     if name is not None and name not in choices:
-        hw = catalog.hardware_for(site.name, name)
-        where = f"only at {', '.join(hw.sites)}" if hw else "unknown"
-        yield Problem(field, f"{name!r} is not available at {site.name} ({where})",
-                      "use one of: " + ", ".join(choices))
+        yield _unavailable(field, name, site.name, spec.accelerator, choices)
+
+
+def _unavailable(field: str, name: str, site: str, accelerator: str | None,
+                 choices: list[str]) -> Problem:
+    """A node type or flavor the site cannot give: say where it exists, or why it is refused,
+    and suggest what the site has (for the accelerator asked for, when one was)."""
+    hw = catalog.hardware_for(site, name)
+    carriers = catalog.hardware_carrying(site, accelerator) if accelerator else []
+    hint = "use one of: " + ", ".join(carriers or choices)
+    if hw is not None and hw.unsupported:
+        return Problem(field, f"{name!r} is not supported: {hw.unsupported}", hint)
+    if hw is not None:
+        return Problem(field, f"{name!r} is not available at {site}; only {', '.join(hw.sites)}"
+                              f" {'has' if len(hw.sites) == 1 else 'have'} it", hint)
+    elsewhere = [s for s in catalog.SITES if s != site and catalog.hardware_for(s, name)]
+    where = f" (it is a {' and '.join(elsewhere)} name)" if elsewhere else ""
+    return Problem(field, f"{name!r} is not a node type or flavor of {site}{where}", hint)
 
 
 @rule
@@ -290,10 +315,8 @@ def _accelerator_matches_hardware(spec: Spec) -> Iterator[Problem]:
         hint = (f"set accelerator: {hw.accelerators[0]}, or change {field} to one with"
                 f" {spec.accelerator}: {', '.join(carriers[:4])}")
     else:
-        elsewhere = [site for site in catalog.SITES
-                     if catalog.hardware_carrying(site, spec.accelerator)]
         hint = (f"set accelerator: {hw.accelerators[0]}; {spec.chameleon.site} has no"
-                f" {spec.accelerator} hardware ({' and '.join(elsewhere)} has)")
+                f" {spec.accelerator} hardware ({_sites_with(spec.accelerator)})")
     yield Problem("accelerator",
                   f"{spec.accelerator!r} contradicts {field.split('.')[1]} {hw.name!r}, which carries"
                   f" {' or '.join(hw.accelerators)}", hint)
@@ -327,7 +350,47 @@ def _image_exists_and_fits(spec: Spec) -> Iterator[Problem]:
                       f"use {name.split('-CUDA')[0]} instead")
 
 
-DEFAULT_NODE_TYPE = {"nvidia": "gpu_rtx_6000", "amd": "gpu_mi100", "none": "compute_cascadelake_r"}
+def _sites_with(accelerator: str) -> str:
+    sites = [site for site in catalog.SITES if catalog.hardware_carrying(site, accelerator)]
+    return f"{' and '.join(sites)} {'has' if len(sites) == 1 else 'have'} it" if sites else "no site has it"
+
+
+@rule
+def _site_has_accelerator(spec: Spec) -> Iterator[Problem]:
+    """An accelerator asked for without hardware, at a site that has none of it: blame the
+    accelerator (the only field the user wrote), not a default node type."""
+    if not spec.site.is_baremetal or spec.hardware_name or spec.accelerator is None:
+        return
+    field = "chameleon.node_type"
+    others = [s for s in catalog.SITES if catalog.hardware_carrying(s, spec.accelerator)]
+    yield Problem("accelerator", f"{spec.chameleon.site} has no {spec.accelerator} GPUs"
+                  f" ({_sites_with(spec.accelerator)})",
+                  f"set chameleon.site to {' or '.join(others)}, or choose another accelerator"
+                  if others else f"choose another accelerator, or set {field}")
+
+
+@rule
+def _torch_build_runs_on_gpu(spec: Spec) -> Iterator[Problem]:
+    """The image's PyTorch build must have kernels for the node's NVIDIA GPUs (pins.TORCH_BUILDS):
+    a GPU outside its compute-capability range would make torch fall back to the CPU or fail."""
+    build = pins.TORCH_BUILDS.get(spec.accelerator or "none")
+    hw = catalog.hardware_for(spec.chameleon.site, spec.hardware_name)
+    if (build is None or build.compute_capabilities is None or hw is None
+            or hw.compute_capability is None
+            or spec.training.framework not in pins.TORCH_FRAMEWORKS):
+        return
+    low, high = build.compute_capabilities
+    key = catalog.compute_capability_key
+    cc = hw.compute_capability
+    if key(low) <= key(cc) and key(cc)[0] <= key(high)[0]:
+        return
+    field = "chameleon.node_type" if spec.site.is_baremetal else "chameleon.flavor"
+    fits = [n for n in catalog.hardware_carrying(spec.chameleon.site, "nvidia")
+            if (c := catalog.hardware_for(spec.chameleon.site, n).compute_capability)
+            and key(low) <= key(c) and key(c)[0] <= key(high)[0]]
+    yield Problem(field, f"{hw.name}'s GPUs (compute capability {cc}) are outside what the image's"
+                         f" PyTorch build ({pins.version('torch')}+{build.variant}) runs on"
+                         f" ({low} to {high})", "use one of: " + ", ".join(fits))
 
 
 @rule
@@ -347,7 +410,7 @@ def _resolve(spec: Spec) -> Spec:
     site = spec.site
     node_type = c.node_type
     if site.is_baremetal and node_type is None:
-        node_type = DEFAULT_NODE_TYPE[spec.accelerator or "nvidia"]
+        node_type = catalog.default_hardware(site.name, spec.accelerator)
     hw = catalog.hardware_for(c.site, node_type or c.flavor or "")
     accel = spec.accelerator or (hw.accelerators[0] if hw else None)
     image = c.image

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from repro_gen import catalog
 from repro_gen import spec as spec_mod
 from repro_gen.errors import SpecError
 from tests import matrix
@@ -29,8 +30,18 @@ def test_matrix_size_and_invalid_combinations_are_rejected_for_a_reason():
     assert refused == {("amd", "tensorflow")} and len(valid) == 136
     # AMD exists only at CHI@TACC: the pair is absent elsewhere, and asking for it fails clearly.
     bad = {"project": {"name": "ab-c"}, "chameleon": {"site": "CHI@UC", "node_type": "gpu_mi100"}}
-    with pytest.raises(SpecError, match="only at CHI@TACC"):
+    with pytest.raises(SpecError, match="only CHI@TACC has it"):
         spec_mod.validate(bad)
+
+
+def test_matrix_hardware_is_what_each_site_offers():
+    """Every (site, accelerator) pair the catalog offers is in the matrix, each with hardware
+    that site really has (Chameleon's hardware data), never one from another site."""
+    offered = {(site, accel) for site in catalog.SITES for accel in ("nvidia", "amd", "none")
+               if catalog.hardware_carrying(site, accel)}
+    assert set(matrix.HARDWARE) == offered
+    for (site, accel), name in matrix.HARDWARE.items():
+        assert name in catalog.hardware_carrying(site, accel), (site, accel, name)
 
 
 class _AnyTagLoader(yaml.SafeLoader):

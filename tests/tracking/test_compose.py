@@ -73,6 +73,31 @@ def test_pinned_image_pattern_rejects_moving_tags(image):
     assert not PINNED_IMAGE.match(image)
 
 
+# Registries and repositories that no longer serve the images compose files once named:
+# Docker Hub's minio/minio has answered 404 since 2026-09 (MinIO publishes on quay.io).
+GONE_REPOSITORIES = ("minio/minio",)
+
+
+def _registry_path(image: str) -> str:
+    """`quay.io/minio/minio:tag` -> `quay.io/minio/minio`; `postgres:17` -> `postgres`."""
+    return image.split("@")[0].rsplit(":", 1)[0] if ":" in image.split("/")[-1] else image
+
+
+def test_every_image_comes_from_a_registry_that_serves_it(matrix_trees):
+    """No compose file names a repository that is gone (an image without a registry host is
+    looked up on Docker Hub)."""
+    found = {}
+    for group in matrix.groups(matrix_trees, [COMPOSE]):
+        compose = yaml.safe_load((group.root / COMPOSE).read_text())
+        for name, service in compose["services"].items():
+            image = service.get("image", "")
+            if _registry_path(image) in GONE_REPOSITORIES:
+                found[f"{group.ids}: {name}"] = image
+    assert not found, found
+    assert _registry_path("minio/minio:RELEASE.2025-09-07T16-13-09Z") in GONE_REPOSITORIES
+    assert _registry_path("quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z") not in GONE_REPOSITORIES
+
+
 def test_compose_config_is_valid_across_the_matrix(matrix_trees, tmp_path):
     _plugin_available()
     failures = []

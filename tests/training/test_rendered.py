@@ -139,7 +139,7 @@ def test_huggingface_token_is_optional_and_comes_from_the_secrets_env_file(examp
     training role writes, the token reaches the container, and the command `make train` runs on the
     node passes that file."""
     require("docker")
-    tree = example_trees["a100-multinode-tacc"]
+    tree = example_trees["a100-multinode-uc"]
     compose = tree / "compose/train.yml"
     env = {"PATH": "/usr/bin:/bin:/usr/local/bin"}
     done = subprocess.run(["docker", "compose", "-f", str(compose), "config", "--format", "json"],

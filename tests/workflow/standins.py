@@ -7,7 +7,7 @@ build inputs>`; a build is skipped when an image with that name and hash already
 
 - postgres:<pinned>        Debian 12's PostgreSQL 15 with an entrypoint that does what the official
                            image's does for the variables the stack sets (POSTGRES_USER/PASSWORD/DB).
-- minio/minio:<pinned>     SeaweedFS's S3 gateway (MinIO is in no reachable registry), started by a
+- quay.io/minio/minio:<pinned>     SeaweedFS's S3 gateway (MinIO is in no reachable registry), started by a
                            `minio server /data` look-alike that takes MINIO_ROOT_USER/PASSWORD as
                            its only credentials, plus an `mc ready local` look-alike for the healthcheck.
 - python:<pinned>-slim     local/python:3.11-slim (testbed/images.sh), re-tagged.
@@ -134,7 +134,7 @@ def pinned_images(tree: Path) -> dict[str, str]:
     base = re.compile(r"^ARG BASE_IMAGE=(\S+)$", re.M)
     return {
         "postgres": re.search(r"image: (postgres:\S+)", compose)[1],
-        "minio": re.search(r"image: (minio/minio:\S+)", compose)[1],
+        "minio": re.search(r"image: (\S*minio/minio:\S+)", compose)[1],
         "mlflow-base": base.search((tree / "docker/mlflow/Dockerfile").read_text())[1],
         "train-base": base.search((tree / "docker/train/Dockerfile").read_text())[1],
     }

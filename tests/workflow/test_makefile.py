@@ -77,7 +77,7 @@ def test_main_targets_dry_run_over_the_matrix(matrix_trees):
     assert not failures, "\n".join(failures)
 
 
-@pytest.mark.parametrize("example", ["minimal", "cpu-sklearn-kvm", "a100-multinode-tacc",
+@pytest.mark.parametrize("example", ["minimal", "cpu-sklearn-kvm", "a100-multinode-uc",
                                      "amd-mi100-tacc", "pytorch-rtx6000-uc"])
 def test_dry_run_matches_golden(example_trees, example):
     require("make")
@@ -97,7 +97,7 @@ def _copy_tree(tree: Path, dest: Path) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("example", ["a100-multinode-tacc", "cpu-sklearn-kvm"])
+@pytest.mark.parametrize("example", ["a100-multinode-uc", "cpu-sklearn-kvm"])
 def test_make_check_passes_on_a_fresh_render(example_trees, tmp_path, example):
     """The real `make check`: spec consistency, terraform fmt, ansible-lint, compose config."""
     for tool in ("make", "terraform", "ansible-lint", "docker"):

@@ -5,9 +5,11 @@
 # address; nodes 2..N are reached through it (SSH ProxyJump over sharednet1). This
 # keeps a single public entry point and one floating IP per lease.
 #
-# CHI@TACC is bare metal: security groups are NOT enforced there, so every port of the
-# node is reachable from the internet. The defence is: SSH with the key pair only (no
-# passwords, see cloud-init.yaml), and services bound to 127.0.0.1, reached over SSH tunnels.
+# CHI@TACC is bare metal: security groups are NOT enforced there. The node's own firewall
+# does the filtering: Chameleon's images enable firewalld with only SSH allowed (CC-Images
+# elements/cc-firewall), which also blocks node-to-node traffic other than SSH. On top of it:
+# SSH with the key pair only (no passwords, see cloud-init.yaml), and services bound to
+# 127.0.0.1, reached over SSH tunnels (Docker's published ports go around firewalld).
 
 locals {
   node_names = [for i in range(var.node_count) : format("%s-%d", var.project_name, i + 1)]

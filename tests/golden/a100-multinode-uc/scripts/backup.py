@@ -47,7 +47,7 @@ from typing import Any
 
 # Written by repro-gen from the spec; the environment overrides them.
 DEFAULTS = {
-    "BACKUP_S3_ENDPOINT_URL": 'https://chi.tacc.chameleoncloud.org:7480',
+    "BACKUP_S3_ENDPOINT_URL": 'https://chi.uc.chameleoncloud.org:7480',
     "BACKUP_BUCKET": 'llm-finetune-backups',
     "BACKUP_PREFIX": "tracking/",
     "ARTIFACT_BUCKET": 'llm-finetune-mlflow',

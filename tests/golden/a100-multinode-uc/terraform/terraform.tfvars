@@ -2,7 +2,7 @@
 # Rendered by repro-gen from .repro-gen/spec.yaml. Your edits survive a re-render (three-way merge).
 # The reservation (and on KVM the reserved flavor) arrive in lease.auto.tfvars.json.
 
-cloud        = "chi_tacc"
+cloud        = "chi_uc"
 project_name = "llm-finetune"
 node_count   = 2
 image_name   = "CC-Ubuntu22.04-CUDA"

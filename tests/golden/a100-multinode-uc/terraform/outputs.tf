@@ -31,7 +31,7 @@ output "inventory" {
 module "inventory" {
   source = "./modules/inventory"
 
-  site           = "CHI@TACC"
+  site           = "CHI@UC"
   reservation_id = var.reservation_id
   ssh_user       = var.ssh_user
   node_names     = openstack_compute_instance_v2.node[*].name

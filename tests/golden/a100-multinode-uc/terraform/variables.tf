@@ -5,7 +5,7 @@
 # `python lease/lease.py create`).
 
 variable "cloud" {
-  description = "Entry of clouds.yaml holding the application credential for CHI@TACC."
+  description = "Entry of clouds.yaml holding the application credential for CHI@UC."
   type        = string
 
   validation {
@@ -35,7 +35,7 @@ variable "node_count" {
 }
 
 variable "image_name" {
-  description = "Image to boot (a Chameleon-supported image available at CHI@TACC)."
+  description = "Image to boot (a Chameleon-supported image available at CHI@UC)."
   type        = string
 
   validation {
@@ -45,7 +45,7 @@ variable "image_name" {
 }
 
 variable "key_pair" {
-  description = "Name of an OpenStack key pair already uploaded at CHI@TACC; SSH logins use this key only."
+  description = "Name of an OpenStack key pair already uploaded at CHI@UC; SSH logins use this key only."
   type        = string
 
   validation {

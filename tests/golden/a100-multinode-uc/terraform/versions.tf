@@ -15,7 +15,7 @@ terraform {
 }
 
 # No credential lives in this repository. The provider reads the application credential of
-# CHI@TACC from clouds.yaml (entry var.cloud), searched in ./clouds.yaml,
+# CHI@UC from clouds.yaml (entry var.cloud), searched in ./clouds.yaml,
 # ~/.config/openstack/clouds.yaml and /etc/openstack/clouds.yaml. Unset OS_* variables first
 # (Chameleon's Jupyter sets them): they would override the file.
 provider "openstack" {

@@ -27,8 +27,8 @@ GENERATED = [
 ]
 # Provided by you; `check` explains where to get each one.
 USER_PROVIDED = {
-    "CHAMELEON_S3_ACCESS_KEY": "`openstack ec2 credentials create` at CHI@TACC: 'access'",
-    "CHAMELEON_S3_SECRET_KEY": "`openstack ec2 credentials create` at CHI@TACC: 'secret'",
+    "CHAMELEON_S3_ACCESS_KEY": "`openstack ec2 credentials create` at CHI@UC: 'access'",
+    "CHAMELEON_S3_SECRET_KEY": "`openstack ec2 credentials create` at CHI@UC: 'secret'",
     "HF_TOKEN": "a Hugging Face access token (huggingface.co/settings/tokens)",
 }
 # May stay empty: the stack works without them.
