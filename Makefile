@@ -33,8 +33,8 @@ TEST_WORKERS ?= 2
 test: testbed ## Prepare the test bed, then run the whole test suite
 	$(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
-lint: ## Lint the generator and the tests
-	$(PYTHON) -m ruff check generator tests benchmarks
+lint: ## Lint the generator, the tests and tools/
+	$(PYTHON) -m ruff check generator tests benchmarks tools
 
 golden: ## Regenerate the golden trees and `make -n` outputs (review the diff before committing)
 	$(PYTHON) -m tests.golden

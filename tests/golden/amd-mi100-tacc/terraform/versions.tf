@@ -7,9 +7,11 @@ terraform {
   required_providers {
     openstack = {
       source = "terraform-provider-openstack/openstack"
-      # 3.x: ports and floating IPs come from Neutron (openstack_networking_*); the old
-      # openstack_compute_floatingip_associate_v2 seen in older Chameleon examples is gone.
-      version = "~> 3.0"
+      # 3.4.x only: the resources here were checked against the provider's v3.4.0 schema, and a
+      # newer minor release may add or deprecate arguments. Ports and floating IPs come from
+      # Neutron (openstack_networking_*); the old openstack_compute_floatingip_associate_v2 seen
+      # in older Chameleon examples is gone since 3.0.
+      version = "~> 3.4.0"
     }
   }
 }
