@@ -7,7 +7,7 @@ OUT ?= out
 .DEFAULT_GOAL := help
 # Everything here runs this checkout's generator, whichever repro-gen is installed.
 export PYTHONPATH := $(CURDIR)/generator:$(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
-.PHONY: help install demo testbed test lint golden bench clean
+.PHONY: help install demo testbed test lint golden facts bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -39,6 +39,14 @@ lint: ## Lint the generator, the tests and tools/
 golden: ## Regenerate the golden trees and `make -n` outputs (review the diff before committing)
 	$(PYTHON) -m tests.golden
 	REPRO_GEN_UPDATE_GOLDEN=1 $(PYTHON) -m pytest -q -p no:cacheprovider tests/workflow/test_makefile.py -k golden
+
+# Clones of the sources the fact tables are generated from (see tools/README.md).
+REFERENCE ?= ../reference-repository
+PROVIDER ?= ../terraform-provider-openstack
+
+facts: ## Regenerate the hardware table and the provider schema from their sources (REFERENCE=, PROVIDER=)
+	$(PYTHON) tools/refresh_hardware.py $(REFERENCE)
+	$(PYTHON) tools/provider_schema_from_go.py --repo $(PROVIDER) --ref $$(sed -n "s/^TAG = '\(.*\)'/\1/p" tests/terraform/provider_schema_data.py)
 
 bench: ## Run the quick benchmarks (site_converge.py and make_up.py need Docker: see benchmarks/)
 	$(PYTHON) benchmarks/cli_speed.py
