@@ -94,7 +94,7 @@ class Chameleon(_Section):
 
 
 class Training(_Section):
-    framework: Annotated[Literal["pytorch", "lightning", "tensorflow", "sklearn", "huggingface"],
+    framework: Annotated[Literal[catalog.FRAMEWORKS],  # type: ignore[valid-type]
                          Field(description="ML framework of the generated training code.")] = "pytorch"
     # The Pythons every pinned training package has wheels for (pins.supported_pythons()).
     python: Annotated[Literal["3.11", "3.12"],
@@ -120,9 +120,9 @@ class Training(_Section):
 class Tracking(_Section):
     experiment: Annotated[str | None, Field(pattern=EXPERIMENT, description=(
         "MLflow experiment name. Default: the project name."))] = None
-    artifact_store: Annotated[Literal["minio", "chameleon"], Field(description=(
-        "minio: MinIO on the node; chameleon: the site's object store over S3 (outlives"
-        " leases)."))] = "minio"
+    artifact_store: Annotated[Literal[catalog.ARTIFACT_STORES], Field(  # type: ignore[valid-type]
+        description=("minio: MinIO on the node; chameleon: the site's object store over S3"
+                     " (outlives leases)."))] = "minio"
     backups: Annotated[bool, Field(strict=True, description=(
         "Back up PostgreSQL and artifacts to the Chameleon object store."))] = True
     backup_schedule: Annotated[Literal["hourly", "daily"],
