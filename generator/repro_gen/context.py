@@ -103,6 +103,7 @@ def build(spec: Spec) -> dict[str, Any]:
         "site": spec.site,
         "hw": spec.hardware,
         "facts": {
+            "sites": list(catalog.SITES.values()),
             "network": catalog.NETWORK,
             "floating_ip_pool": catalog.FLOATING_IP_POOL,
             "ssh_user": catalog.SSH_USER,
