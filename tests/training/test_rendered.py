@@ -268,3 +268,44 @@ def test_readme_claims_a_run_outlives_the_lease_only_with_backups(matrix_trees):
             assert "does not survive the end of its lease" in text, group.ids
         if spec["tracking"]["artifact_store"] == "minio":
             assert "in MinIO on the node" in text, group.ids
+
+
+def _cuda_of(variant: str) -> tuple[int, int]:
+    """PyTorch's local version label cu126 -> (12, 6)."""
+    digits = variant.removeprefix("cu")
+    return int(digits[:-1]), int(digits[-1])
+
+
+def test_gpu_images_run_on_the_driver_of_chameleons_images(matrix_trees):
+    """The NVIDIA image's torch is a CUDA build the CC-*-CUDA images' driver (560, CUDA 12.6:
+    catalog.CUDA_IMAGE_*) can run, from PyTorch's index (PyPI's default torch is a CUDA 13 build
+    needing driver 580), on a CUDA base no newer than that driver; the AMD image's torch is the
+    ROCm build PyTorch publishes for the pinned release, on a base of the same ROCm."""
+    from repro_gen import catalog
+
+    driver_cuda = tuple(int(p) for p in catalog.CUDA_IMAGE_CUDA_VERSION.split("."))
+    for group in matrix.groups(matrix_trees, ["training/requirements.txt",
+                                              "docker/train/Dockerfile", ".repro-gen/spec.yaml"]):
+        spec = yaml.safe_load((group.root / ".repro-gen/spec.yaml").read_text())
+        requirements = (group.root / "training/requirements.txt").read_text()
+        base = re.search(r"^ARG BASE_IMAGE=(\S+)$", (group.root / "docker/train/Dockerfile")
+                         .read_text(), re.M)[1]
+        torch = re.search(r"^torch==(\S+)$", requirements, re.M)
+        accel = spec["accelerator"]
+        if accel == "nvidia":
+            cuda = re.fullmatch(r"nvidia/cuda:(\d+)\.(\d+)\.\d+-\S+", base)
+            assert cuda and (int(cuda[1]), int(cuda[2])) <= driver_cuda, (group.ids, base)
+            if torch:
+                variant = torch[1].split("+")[1]
+                assert variant.startswith("cu") and _cuda_of(variant) <= driver_cuda, group.ids
+                assert f"--extra-index-url https://download.pytorch.org/whl/{variant}\n" \
+                    in requirements, group.ids
+        elif accel == "amd":
+            rocm = re.fullmatch(r"rocm/dev-ubuntu-\d+\.\d+:(\d+\.\d+)(\.\d+)?", base)
+            assert rocm, (group.ids, base)
+            if torch:
+                assert torch[1].endswith(f"+rocm{rocm[1]}"), (group.ids, torch)
+                assert f"--extra-index-url https://download.pytorch.org/whl/rocm{rocm[1]}\n" \
+                    in requirements, group.ids
+        elif torch:
+            assert torch[1].endswith("+cpu"), group.ids
