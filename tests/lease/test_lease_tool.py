@@ -30,12 +30,18 @@ def tree_for(matrix_trees, combo_id: str, dest: Path) -> Path:
 
 
 def lease_tool(tree: Path, fake: FakeOpenStack, *args: str, secret: str | None = None,
-               timeout: float = 60) -> subprocess.CompletedProcess:
+               timeout: float = 60, clouds: Path | None = None,
+               config_file: str | None = "clouds") -> subprocess.CompletedProcess:
+    """Run the tool with a clouds.yaml for `fake` at `clouds` (default ./clouds.yaml) and
+    OS_CLIENT_CONFIG_FILE pointing at it ("clouds"), at another path, or unset (None)."""
     config = json.loads((tree / "lease" / "lease.json").read_text())
-    clouds = tree / "clouds.yaml"
+    clouds = clouds or tree / "clouds.yaml"
     clouds.write_text(fake.clouds_yaml(config["cloud"], **({"secret": secret} if secret else {})))
     env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-    env.update(OS_CLIENT_CONFIG_FILE=str(clouds), OS_AUTH_URL="https://stray.invalid:5000/v3")
+    # A HOME of its own: no ~/.config/openstack/clouds.yaml of this machine is read.
+    env.update(HOME=str(tree / ".home"), OS_AUTH_URL="https://stray.invalid:5000/v3")
+    if config_file is not None:
+        env["OS_CLIENT_CONFIG_FILE"] = str(clouds) if config_file == "clouds" else config_file
     return subprocess.run([sys.executable, "lease/lease.py", *args], cwd=tree, env=env,
                           capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
@@ -93,12 +99,24 @@ def test_kvm_request_body_and_reserved_flavor(matrix_trees, tmp_path):
         }]
         lease = next(iter(fake.state.leases.values()))
         reservation_id = lease["reservations"][0]["id"]
-        assert tfvars(tree) == {"reservation_id": reservation_id,
-                                "flavor_id": f"flavor-{reservation_id}"}
+        # Blazar's reserved flavor is named by the reservation id (see fake_openstack.reserve_flavor).
+        assert lease["reservations"][0]["flavor_id"] == reservation_id
+        assert tfvars(tree) == {"reservation_id": reservation_id, "flavor_id": reservation_id}
         flavor_calls = fake.state.sent("GET", "/flavors/detail")
         assert all(c.headers.get("OpenStack-API-Version") == "compute 2.61" for c in flavor_calls)
+        # A second `create` reuses that lease: its flavor_id is the reserved flavor, the source
+        # flavor (the spec's) is in resource_properties.
+        again = lease_tool(tree, fake, "create", *FAST)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "Reusing ACTIVE lease" in again.stdout
+        assert len(fake.state.sent("POST", "/v1/leases")) == 1
+        assert tfvars(tree) == {"reservation_id": reservation_id, "flavor_id": reservation_id}
 
 
+M1_LARGE = {"id": "m1l", "name": "m1.large", "vcpus": 4, "ram": 8192, "disk": 40,
+            "extra_specs": {}}
+KVM_H100 = {"resource_type": "flavor:instance", "flavor_id": H100_FLAVOR["id"], "amount": 1,
+            "affinity": None}
 A100_X2 = {"resource_type": "physical:host", "min": 2, "max": 2,
            "resource_properties": '["==", "$node_type", "gpu_a100_pcie"]'}
 
@@ -151,12 +169,15 @@ def test_a_lease_that_reserves_something_else_is_not_reused(matrix_trees, tmp_pa
 
 def test_kvm_lease_with_another_flavor_is_not_reused(matrix_trees, tmp_path):
     tree = tree_for(matrix_trees, KVM, tmp_path / "t")
-    state = State(region="KVM@TACC", flavors=[H100_FLAVOR])
+    state = State(region="KVM@TACC", flavors=[dict(H100_FLAVOR), dict(M1_LARGE)])
     state.add_lease("matrix-study", "ACTIVE", {"resource_type": "flavor:instance",
-                                               "flavor_id": "m1-large-id", "amount": 1})
+                                               "flavor_id": M1_LARGE["id"], "amount": 1,
+                                               "affinity": None})
     with FakeOpenStack(state) as fake:
         proc = lease_tool(tree, fake, "create", *FAST)
-    assert proc.returncode == 1 and "reserves flavor m1-large-id" in proc.stderr, proc.stderr
+        assert fake.state.sent("POST", "/v1/leases") == []
+    assert proc.returncode == 1 and "reserves flavor m1.large" in proc.stderr, proc.stderr
+    assert "the spec asks for 1 x g1.h100.pci.1" in proc.stderr
 
 
 def test_a_teammates_lease_of_the_same_name_is_never_reused_or_deleted(matrix_trees, tmp_path):
@@ -265,13 +286,16 @@ def test_status_extend_delete(matrix_trees, tmp_path):
         status = lease_tool(tree, fake, "status")
         assert status.returncode == 0, status.stderr
         assert "ACTIVE" in status.stdout and "time left  23h" in status.stdout
+        assert "extend     possible now" in status.stdout  # 24 h left: inside the 48 h window
         extend = lease_tool(tree, fake, "extend", "--hours", "24")
         assert extend.returncode == 0, extend.stdout + extend.stderr
         (put,) = fake.state.sent("PUT", "")
         assert set(put.body) == {"end_date"}
+        dt.datetime.strptime(put.body["end_date"], "%Y-%m-%d %H:%M")
         assert "time left  1d 23h" in lease_tool(tree, fake, "status").stdout
-        too_long = lease_tool(tree, fake, "extend", "--hours", "200")
-        assert too_long.returncode == 1 and "more than" in too_long.stderr
+        too_long = lease_tool(tree, fake, "extend", "--hours", "169")
+        assert too_long.returncode == 1 and "at most 168 h" in too_long.stderr, too_long.stderr
+        assert len(fake.state.sent("PUT", "")) == 1
         refused = lease_tool(tree, fake, "delete")  # no --yes, no terminal: refuse
         assert refused.returncode == 1 and "--yes" in refused.stderr
         assert fake.state.leases
@@ -301,3 +325,141 @@ def test_dry_run_sends_nothing(matrix_trees, tmp_path, combo_id):
         assert fake.state.sent("POST", "/v1/leases") == []
     body = json.loads(proc.stdout)
     assert body["name"] == "matrix-study" and len(body["reservations"]) == 1
+
+
+def minute_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, second=0, microsecond=0)
+
+
+@pytest.mark.parametrize(("left", "hours", "allowed"), [
+    (dt.timedelta(hours=48, minutes=5), 1, False),   # the window has not opened yet
+    (dt.timedelta(hours=47, minutes=55), 1, True),   # it has
+    (dt.timedelta(hours=47, minutes=55), 168, True),  # up to 7 days past the current end
+    (dt.timedelta(hours=47, minutes=55), 169, False),
+])
+def test_extension_follows_chameleons_window_and_limit(matrix_trees, tmp_path, left, hours,
+                                                       allowed):
+    tree = tree_for(matrix_trees, BAREMETAL, tmp_path / "t")
+    now = minute_now()
+    state = State(region="CHI@TACC")
+    lease = state.add_lease("matrix-study", "ACTIVE", A100_X2, start=now - dt.timedelta(days=5),
+                            end=now + left)
+    with FakeOpenStack(state) as fake:
+        proc = lease_tool(tree, fake, "extend", "--hours", str(hours))
+        puts = fake.state.sent("PUT", "")
+    end = now + left
+    if allowed:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        (put,) = puts
+        assert put.body == {"end_date": (end + dt.timedelta(hours=hours)).strftime("%Y-%m-%d %H:%M")}
+        assert lease["end_date"].startswith((end + dt.timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M"))
+    else:
+        assert proc.returncode == 1 and puts == [], proc.stdout + proc.stderr
+        if hours == 1:
+            opens = (end - dt.timedelta(hours=48)).strftime("%Y-%m-%d %H:%M")
+            assert f"extending becomes possible from {opens} UTC" in proc.stderr, proc.stderr
+        else:
+            assert "at most 168 h" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
+def test_kvm_lease_is_never_extended(matrix_trees, tmp_path):
+    tree = tree_for(matrix_trees, KVM, tmp_path / "t")
+    state = State(region="KVM@TACC", flavors=[dict(H100_FLAVOR)])
+    lease = state.add_lease("matrix-study", "ACTIVE", KVM_H100)
+    with FakeOpenStack(state) as fake:
+        status = lease_tool(tree, fake, "status")
+        proc = lease_tool(tree, fake, "extend", "--hours", "2")
+        assert fake.state.sent("PUT", "") == []
+    assert "extend     not possible on KVM" in status.stdout, status.stdout
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "cannot change such a lease" in proc.stderr and "new lease" in proc.stderr
+    assert lease["status"] == "ACTIVE"  # a refused update would have left it in ERROR
+
+
+def test_a_creating_lease_is_waited_for(matrix_trees, tmp_path):
+    """CREATING is Blazar's first status (blazar/status.py), not an ended lease."""
+    tree = tree_for(matrix_trees, BAREMETAL, tmp_path / "t")
+    state = State(region="CHI@TACC")
+    creating = state.add_lease("matrix-study", "CREATING", A100_X2)
+    with FakeOpenStack(state) as fake:
+        proc = lease_tool(tree, fake, "create", "--timeout", "0.3", "--interval", "0.05")
+        assert fake.state.sent("POST", "/v1/leases") == []
+        assert "already exists (CREATING); waiting" in proc.stdout, proc.stdout + proc.stderr
+        assert proc.returncode == 3 and "still CREATING" in proc.stderr
+        creating["status"] = "PENDING"
+        done = lease_tool(tree, fake, "wait", *FAST)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "STARTING" in done.stdout  # every status on the way is shown
+
+
+def test_a_degraded_lease_is_reported(matrix_trees, tmp_path):
+    tree = tree_for(matrix_trees, BAREMETAL, tmp_path / "t")
+    state = State(region="CHI@TACC")
+    lease = state.add_lease("matrix-study", "ACTIVE", A100_X2)
+    lease["degraded"] = True
+    lease["reservations"][0]["missing_resources"] = True
+    with FakeOpenStack(state) as fake:
+        status = lease_tool(tree, fake, "status")
+        reuse = lease_tool(tree, fake, "create", *FAST)
+    assert status.returncode == 0, status.stderr
+    rid = lease["reservations"][0]["id"]
+    assert f"degraded   yes: reservation {rid} lost a host and has no replacement" in status.stdout
+    assert reuse.returncode == 0 and "is degraded" in reuse.stderr and "make status" in reuse.stderr
+
+
+@pytest.mark.parametrize("form", ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%SZ",
+                                  "%Y-%m-%d %H:%M"])
+def test_start_is_sent_in_blazars_format(matrix_trees, tmp_path, form):
+    tree = tree_for(matrix_trees, BAREMETAL, tmp_path / "t")
+    later = minute_now() + dt.timedelta(days=2)
+    with FakeOpenStack(State(region="CHI@TACC", activate_after=None)) as fake:
+        proc = lease_tool(tree, fake, "create", "--start", later.strftime(form), "--no-wait")
+        (post,) = fake.state.sent("POST", "/v1/leases")
+    assert proc.returncode == 0, proc.stdout + proc.stderr  # the stand-in takes only that format
+    assert post.body["start_date"] == later.strftime("%Y-%m-%d %H:%M")
+    assert post.body["end_date"] == (later + dt.timedelta(hours=24)).strftime("%Y-%m-%d %H:%M")
+
+
+@pytest.mark.parametrize(("start", "message"), [
+    ("tomorrow", "is not a date"),
+    ("2026-13-01 10:00", "is not a date"),
+    ("2020-01-01 10:00", "is in the past"),
+])
+def test_a_bad_start_is_refused_before_anything_is_sent(matrix_trees, tmp_path, start, message):
+    tree = tree_for(matrix_trees, BAREMETAL, tmp_path / "t")
+    with FakeOpenStack(State(region="CHI@TACC")) as fake:
+        proc = lease_tool(tree, fake, "create", "--start", start, *FAST)
+        assert fake.state.sent("POST", "/v1/leases") == []
+    assert proc.returncode == 1 and message in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_nova_error_is_a_message_not_a_traceback(matrix_trees, tmp_path):
+    tree = tree_for(matrix_trees, KVM, tmp_path / "t")
+    with FakeOpenStack(State(region="KVM@TACC", flavors=[dict(H100_FLAVOR)],
+                             nova_error=503)) as fake:
+        proc = lease_tool(tree, fake, "create", *FAST)
+        assert fake.state.sent("POST", "/v1/leases") == []
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "compute (Nova) answered HTTP 503" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_clouds_yaml_is_found_where_terraform_finds_it(matrix_trees, tmp_path):
+    """OS_CLIENT_CONFIG_FILE (what the Makefile exports for Terraform) is honoured, and wins over
+    ./clouds.yaml, as for Terraform; a path that is not a file is named."""
+    tree = tree_for(matrix_trees, BAREMETAL, tmp_path / "t")
+    elsewhere = tmp_path / "creds" / "clouds.yaml"
+    elsewhere.parent.mkdir()
+    with FakeOpenStack(State(region="CHI@TACC")) as fake:
+        found = lease_tool(tree, fake, "create", *FAST, clouds=elsewhere)
+        assert found.returncode == 0, found.stdout + found.stderr
+        unset = lease_tool(tree, fake, "status", clouds=elsewhere, config_file=None)
+        assert unset.returncode == 1 and "clouds.yaml has no usable entry" in unset.stderr
+        # ./clouds.yaml holds a wrong secret: the file the variable names is the one used.
+        lease_tool(tree, fake, "status", secret="wrong")
+        first = lease_tool(tree, fake, "status", clouds=elsewhere)
+        assert first.returncode == 0, first.stderr
+        missing = lease_tool(tree, fake, "status", config_file=str(tmp_path / "nope.yaml"))
+        assert missing.returncode == 1 and "nope.yaml, which is not a file" in missing.stderr
+        assert "no usable entry" not in missing.stderr

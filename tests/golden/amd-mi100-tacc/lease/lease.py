@@ -6,7 +6,7 @@ reservation id (and on KVM@TACC the reserved flavor id) in terraform/lease.auto.
 
     python lease/lease.py create          # reuse or create the lease, wait for ACTIVE
     python lease/lease.py status          # state and time left
-    python lease/lease.py extend --hours 24
+    python lease/lease.py extend --hours 24   # bare metal, in the last 48 h of the lease
     python lease/lease.py delete --yes    # the nodes go with it
 
 Settings come from lease/lease.json (rendered from the spec); credentials come from clouds.yaml
@@ -29,12 +29,22 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CONFIG = HERE / "lease.json"
 
+# The only date format Blazar accepts, in UTC (openstack/blazar blazar/manager/service.py,
+# LEASE_DATE_FORMAT and _date_from_string; commit acc44dc9792c34d5a3bf8feb6b3c27ccffbba2db).
 BLAZAR_TIME = "%Y-%m-%d %H:%M"
-# Blazar's own status names.
-WAITING = {"PENDING", "STARTING", "UPDATING"}
-GONE = {"TERMINATING", "TERMINATED", "DELETING", "DELETED"}
+# Lease statuses: openstack/blazar blazar/status.py, LeaseStatus (same commit). Stable: PENDING,
+# ACTIVE, TERMINATED, ERROR; transitional: CREATING, STARTING, UPDATING, TERMINATING, DELETING.
+WAITING = {"CREATING", "PENDING", "STARTING", "UPDATING"}
+GONE = {"TERMINATING", "TERMINATED", "DELETING"}
 # Nova extra spec that ties a Blazar-made flavor to its reservation (KVM@TACC).
 RESERVATION_SPEC = "aggregate_instance_extra_specs:reservation"
+# Chameleon lets a lease be prolonged only within this long of its end (ChameleonCloud/blazar
+# blazar/enforcement/filters/max_lease_duration_filter.py, check_update, with
+# reservation_extension_window = 48 h as ChameleonCloud/docs
+# source/technical/reservations/gui_reservations.rst states; commits
+# bbd20e846740e3c4547be351996820d3f2330976 and 50021b6df897d350e32cc3b9d57e1de2a3c837fa).
+# How far an extension may reach is max_hours in lease.json (7 days, the filter's max_lease_duration).
+EXTENSION_WINDOW = dt.timedelta(hours=48)
 
 
 class LeaseError(Exception):
@@ -77,6 +87,30 @@ def parse_time(value: str) -> dt.datetime:
     raise LeaseError(f"unexpected time format from Blazar: {value!r}")
 
 
+def start_date(value: str, now: dt.datetime) -> str:
+    """`--start` as Blazar takes it: 'now' or '%Y-%m-%d %H:%M' (UTC), whatever ISO form was typed
+    ('2026-12-03T10:00', '2026-12-03 10:00:00', '...Z', '...+02:00')."""
+    text = value.strip()
+    if text.lower() == "now":
+        return "now"
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise LeaseError(f"--start {value!r} is not a date; use 'now' or 'YYYY-MM-DD HH:MM' (UTC),"
+                         " e.g. --start '2026-12-03 10:00'") from None
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    # Blazar counts whole minutes and refuses a start before the current minute
+    # (openstack/blazar blazar/manager/service.py, _parse_lease_dates and create_lease).
+    when = when.replace(second=0, microsecond=0)
+    if when < now.replace(second=0, microsecond=0):
+        raise LeaseError(f"--start {when:%Y-%m-%d %H:%M} UTC is in the past (it is now"
+                         f" {now:%Y-%m-%d %H:%M} UTC); use --start now or a later time")
+    return when.strftime(BLAZAR_TIME)
+
+
 def span(delta: dt.timedelta) -> str:
     seconds = max(int(delta.total_seconds()), 0)
     days, rest = divmod(seconds, 86400)
@@ -98,7 +132,7 @@ class Cloud:
     def __init__(self, cloud: str, region: str) -> None:
         # Imported here so that `--help` works before `pip install -r lease/requirements.txt`.
         try:
-            import openstack.config
+            import openstack.config.loader
             from blazarclient import client as blazar_client
             from keystoneauth1 import adapter
         except ImportError as exc:
@@ -109,9 +143,10 @@ class Cloud:
         if stray:
             print(f"note: ignoring {', '.join(stray)}; credentials come from clouds.yaml entry"
                   f" {cloud!r}", file=sys.stderr)
+        files = config_files(openstack.config.loader.CONFIG_FILES)
         try:
-            config = openstack.config.OpenStackConfig(load_envvars=False).get_one(
-                cloud=cloud, region_name=region)
+            config = openstack.config.OpenStackConfig(
+                config_files=files, load_envvars=False).get_one(cloud=cloud, region_name=region)
         except Exception as exc:  # openstack.config raises several kinds for a missing entry
             raise LeaseError(
                 f"clouds.yaml has no usable entry {cloud!r} ({exc}). Create an application"
@@ -129,35 +164,60 @@ class Cloud:
         """The id of the user the application credential belongs to (None if unknown)."""
         try:
             return self.session.get_user_id()
-        except Exception:  # noqa: BLE001 (an unknown owner only skips the ownership check)
+        except Exception:  # an unknown owner only skips the ownership check
             return None
 
     def call(self, fn, *args, **kwargs):
         """Run a Blazar call, turning client errors into messages."""
-        from blazarclient import exception as blazar_exc
-        from keystoneauth1 import exceptions as ks_exc
-
-        try:
-            return fn(*args, **kwargs)
-        except blazar_exc.BlazarClientException as exc:
-            message = str(exc).removeprefix("ERROR: ")
-            if looks_like_no_capacity(message):
-                raise NoCapacity(message) from None
-            raise LeaseError(f"Blazar refused: {message}") from None
-        except ks_exc.Unauthorized:
-            raise LeaseError("authentication failed: check the application credential in"
-                             " clouds.yaml (it may have expired)") from None
-        except ks_exc.EndpointNotFound:
-            raise LeaseError("this cloud has no reservation (Blazar) endpoint; is the clouds.yaml"
-                             " entry for the right Chameleon site?") from None
-        except ks_exc.ConnectFailure as exc:
-            raise LeaseError(f"cannot reach the site: {exc}") from None
+        return guarded("reservation (Blazar)", fn, *args, **kwargs)
 
     def flavors(self) -> list[dict[str, Any]]:
         # Microversion 2.61 puts extra_specs in the listing (no call per flavor).
-        resp = self.nova.get("/flavors/detail", headers={"OpenStack-API-Version": "compute 2.61"},
-                             params={"is_public": "None"})
+        resp = guarded("compute (Nova)", self.nova.get, "/flavors/detail",
+                       headers={"OpenStack-API-Version": "compute 2.61"},
+                       params={"is_public": "None"})
         return resp.json()["flavors"]
+
+
+def config_files(defaults: list[str]) -> list[str]:
+    """Where clouds.yaml is looked for: $OS_CLIENT_CONFIG_FILE first, as Terraform and the
+    OpenStack CLI do, then openstacksdk's places (./, ~/.config/openstack, /etc/openstack).
+    openstacksdk reads that variable only with load_envvars=True (openstack/config/loader.py,
+    OpenStackConfig.__init__ and _get_envvar, openstacksdk 4.22.0), which would also let stray
+    OS_* variables override the file, so the tool reads it itself."""
+    override = os.environ.get("OS_CLIENT_CONFIG_FILE")
+    if not override:
+        return list(defaults)
+    if not Path(override).is_file():
+        raise LeaseError(f"OS_CLIENT_CONFIG_FILE is {override}, which is not a file; point it at"
+                         " your clouds.yaml or unset it")
+    return [override, *defaults]
+
+
+def guarded(service: str, fn, *args, **kwargs):
+    """Run one OpenStack call, turning client and HTTP errors into messages."""
+    from blazarclient import exception as blazar_exc
+    from keystoneauth1 import exceptions as ks_exc
+
+    try:
+        return fn(*args, **kwargs)
+    except blazar_exc.BlazarClientException as exc:
+        message = str(exc).removeprefix("ERROR: ")
+        if looks_like_no_capacity(message):
+            raise NoCapacity(message) from None
+        raise LeaseError(f"Blazar refused: {message}") from None
+    except ks_exc.Unauthorized:
+        raise LeaseError("authentication failed: check the application credential in"
+                         " clouds.yaml (it may have expired)") from None
+    except ks_exc.EndpointNotFound:
+        raise LeaseError(f"this cloud has no {service} endpoint; is the clouds.yaml"
+                         " entry for the right Chameleon site?") from None
+    except ks_exc.ConnectFailure as exc:
+        raise LeaseError(f"cannot reach the site: {exc}") from None
+    except ks_exc.HttpError as exc:
+        raise LeaseError(f"{service} answered HTTP {exc.http_status}: {exc.message or exc}."
+                         " Try again in a minute; if it persists, check Chameleon's status"
+                         " page") from None
 
 
 def node_type_of(resource_properties: str) -> str | None:
@@ -238,12 +298,14 @@ class Leases:
                 found.append(f"resource type {r['resource_type']}")
             if r.get("amount") not in (None, "") and int(r["amount"]) != cfg["node_count"]:
                 found.append(f"{r['amount']} instance(s)")
-            if r.get("flavor_id") and r["flavor_id"] != self.flavor_id(cfg["flavor"]):
-                found.append(f"flavor {r['flavor_id']}")
+            source = source_flavor(r.get("resource_properties"))
+            if source and source.get("id") != self.flavor_id(cfg["flavor"]):
+                found.append(f"flavor {source.get('name') or source.get('id')}")
         return ", ".join(found) or None
 
     def request(self, start: str, hours: int) -> dict[str, Any]:
-        """The lease body Blazar receives (also shown by `create --dry-run`)."""
+        """The lease body Blazar receives (also shown by `create --dry-run`); `start` is 'now' or
+        BLAZAR_TIME (see start_date)."""
         cfg = self.config
         if cfg["kind"] == "baremetal":
             reservation = {
@@ -285,11 +347,12 @@ class Leases:
             status = existing.get("status")
             if status == "ACTIVE":
                 self.say(f"Reusing ACTIVE lease {self.name} ({existing['id']}).")
+                self.warn_degraded(existing)
             elif status in WAITING:
                 self.say(f"Lease {self.name} already exists ({status}); waiting for it.")
             elif status == "ERROR":
                 raise LeaseFailed(
-                    f"lease {self.name} ({existing['id']}) is in ERROR{reason(existing)}."
+                    f"lease {self.name} ({existing['id']}) is in ERROR."
                     " Delete it (`python lease/lease.py delete --yes`) and create it again.")
             else:
                 raise LeaseError(
@@ -331,9 +394,10 @@ class Leases:
             if status == "ACTIVE":
                 if tty:
                     print(file=self.out)
+                self.warn_degraded(lease)
                 return lease
             if status == "ERROR":
-                raise LeaseFailed(f"lease {self.name} went to ERROR{reason(lease)}. Delete it"
+                raise LeaseFailed(f"lease {self.name} went to ERROR. Delete it"
                                   " (`python lease/lease.py delete --yes`) and try again, or"
                                   " another node type.")
             if status in GONE:
@@ -359,7 +423,11 @@ class Leases:
                              " this tool. Delete it or rename the project.")
         values = {"reservation_id": reservations[0]["id"]}
         if self.config["kind"] == "kvm":
-            values["flavor_id"] = self.reserved_flavor(values["reservation_id"])
+            # Blazar names the reserved flavor by the reservation id and reports it as the
+            # reservation's flavor_id (openstack/blazar blazar/plugins/flavor/flavor_plugin.py,
+            # reserve_resource and _create_flavor; commit acc44dc9792c34d5a3bf8feb6b3c27ccffbba2db).
+            values["flavor_id"] = (reservations[0].get("flavor_id")
+                                   or self.reserved_flavor(values["reservation_id"]))
         path = ROOT / self.config["tfvars"]
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -393,8 +461,12 @@ class Leases:
             self.say(f"time left  {span(end - now)}")
         else:
             self.say("time left  none (ended)")
+        if now < end:
+            self.say(f"extend     {self.extension_hint(end, now)}")
         for r in lease.get("reservations", []):
             self.say(f"reservation {r.get('id')} ({r.get('resource_type')}, {r.get('status')})")
+        if lease.get("degraded"):
+            self.say(f"degraded   yes: {degraded_text(lease)}")
         return lease
 
     def extend(self, hours: int) -> dict[str, Any]:
@@ -404,16 +476,56 @@ class Leases:
         if lease is None or lease.get("status") in GONE:
             raise NotFound(f"no running lease named {self.name}")
         self.check_owner(lease, "extend")
-        end = parse_time(lease["end_date"]) + dt.timedelta(hours=hours)
-        total = end - parse_time(lease["start_date"])
-        limit = dt.timedelta(hours=self.config["max_hours"])
-        if total > limit:
-            raise LeaseError(f"the lease would last {span(total)}, more than the {span(limit)}"
-                             " Chameleon allows; make a new lease when this one ends")
+        if self.config["kind"] != "baremetal" or any(
+                r.get("resource_type") == "flavor:instance" for r in lease.get("reservations", [])):
+            # openstack/blazar blazar/manager/service.py, _handle_resource_type_exception, and
+            # blazar/plugins/flavor/flavor_plugin.py, update_reservation (commit
+            # acc44dc9792c34d5a3bf8feb6b3c27ccffbba2db): refused, and the refusal leaves the lease
+            # in ERROR, so it is never sent.
+            raise LeaseError(
+                f"lease {self.name} reserves KVM instances (flavor:instance), and Blazar cannot"
+                " change such a lease. To run longer, create a new lease before this one ends"
+                f" (it ends {parse_time(lease['end_date']):%Y-%m-%d %H:%M} UTC): back up, then"
+                " `make down` and `make up` with chameleon.lease_hours set as needed.")
+        current = parse_time(lease["end_date"])
+        end = current + dt.timedelta(hours=hours)
+        self.check_extension(current, end, utcnow())
         updated = self.cloud.call(self.cloud.blazar.lease.update, lease["id"],
                                   end_date=end.strftime(BLAZAR_TIME))
         self.say(f"Lease {self.name} now ends {end:%Y-%m-%d %H:%M} UTC.")
         return updated
+
+    def check_extension(self, current: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
+        """Refuse what Chameleon's Blazar refuses (ChameleonCloud/blazar
+        blazar/enforcement/filters/max_lease_duration_filter.py, check_update, commit
+        bbd20e846740e3c4547be351996820d3f2330976): an extension asked for before
+        end - EXTENSION_WINDOW, or one that ends more than max_lease_duration after the current
+        end (inside the window the filter measures from the current end date)."""
+        opens = current - EXTENSION_WINDOW
+        if now < opens:
+            raise LeaseError(
+                f"lease {self.name} ends {current:%Y-%m-%d %H:%M} UTC; Chameleon extends a lease"
+                f" only in the last {span(EXTENSION_WINDOW)} before its end, so extending becomes"
+                f" possible from {opens:%Y-%m-%d %H:%M} UTC (in {span(opens - now)}).")
+        limit = dt.timedelta(hours=self.config["max_hours"])
+        if end - current > limit:
+            raise LeaseError(
+                f"--hours {int((end - current).total_seconds() // 3600)} is more than Chameleon"
+                f" allows: an extension may add at most {int(limit.total_seconds() // 3600)} h"
+                f" to the current end ({current:%Y-%m-%d %H:%M} UTC).")
+
+    def extension_hint(self, end: dt.datetime, now: dt.datetime) -> str:
+        if self.config["kind"] != "baremetal":
+            return "not possible on KVM (Blazar cannot update flavor:instance leases); make a new lease"
+        opens = end - EXTENSION_WINDOW
+        if now < opens:
+            return f"possible from {opens:%Y-%m-%d %H:%M} UTC (the last {span(EXTENSION_WINDOW)})"
+        return f"possible now, by up to {self.config['max_hours']} h: python lease/lease.py extend --hours N"
+
+    def warn_degraded(self, lease: dict[str, Any]) -> None:
+        if lease.get("degraded"):
+            print(f"warning: lease {self.name} is degraded: {degraded_text(lease)}",
+                  file=sys.stderr)
 
     def delete(self) -> None:
         lease = self.find()
@@ -475,9 +587,33 @@ def next_free_slot(cloud: Cloud, node_type: str, count: int, length: dt.timedelt
     return None
 
 
-def reason(lease: dict[str, Any]) -> str:
-    text = lease.get("status_reason") or lease.get("degraded_reason")
-    return f" ({text})" if text else ""
+def source_flavor(resource_properties: Any) -> dict[str, Any] | None:
+    """The flavor a flavor:instance reservation was made from: Blazar keeps it, as JSON, in the
+    reservation's resource_properties (openstack/blazar blazar/plugins/flavor/flavor_plugin.py,
+    reserve_resource: json.dumps(source_flavor); commit acc44dc9792c34d5a3bf8feb6b3c27ccffbba2db)."""
+    if not resource_properties:
+        return None
+    try:
+        flavor = json.loads(resource_properties)
+    except (TypeError, ValueError):
+        return None
+    return flavor if isinstance(flavor, dict) else None
+
+
+def degraded_text(lease: dict[str, Any]) -> str:
+    """What a degraded lease means. Blazar gives no reason text: it sets the lease's `degraded`
+    and flags each reservation missing_resources (a reserved host failed, no replacement) or
+    resources_changed (it was replaced) (openstack/blazar blazar/monitor/base.py and
+    blazar/plugins/oshosts/host_plugin.py, heal_reservations)."""
+    flags = []
+    for r in lease.get("reservations", []):
+        if r.get("missing_resources"):
+            flags.append(f"reservation {r.get('id')} lost a host and has no replacement")
+        if r.get("resources_changed"):
+            flags.append(f"reservation {r.get('id')} had a failed host replaced")
+    what = "; ".join(flags) or "a reserved host failed"
+    return (f"{what}. Nodes on a failed host are gone: check with `make status`; if one is"
+            " missing, back up, then delete the lease and create it again.")
 
 
 # ----- CLI ------------------------------------------------------------------------------------
@@ -504,14 +640,15 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     create = sub.add_parser("create", help="reuse or create the lease and wait until ACTIVE")
     create.add_argument("--hours", type=int, help="length (default: the spec's lease_hours)")
-    create.add_argument("--start", default="now", help="'now' or 'YYYY-MM-DD HH:MM' (UTC)")
+    create.add_argument("--start", default="now",
+                        help="'now' or a UTC date, 'YYYY-MM-DD HH:MM' (ISO forms are accepted)")
     create.add_argument("--no-wait", action="store_true", help="return once Blazar accepted it")
     create.add_argument("--dry-run", action="store_true", help="print the request, send nothing")
     for cmd in (create, sub.add_parser("wait", help="wait for the lease, then write the tfvars")):
         cmd.add_argument("--timeout", type=float, default=1200, help="seconds (default 1200)")
         cmd.add_argument("--interval", type=float, default=15, help="seconds between polls")
     sub.add_parser("status", help="state, reservations and time left")
-    extend = sub.add_parser("extend", help="push the end date back")
+    extend = sub.add_parser("extend", help="push the end date back (bare metal, in the last 48 h)")
     extend.add_argument("--hours", type=int, required=True)
     delete = sub.add_parser("delete", help="delete the lease (its nodes are deleted with it)")
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -539,6 +676,8 @@ def run(args: argparse.Namespace, config: dict[str, Any]) -> int:
     hours = config["hours"] if getattr(args, "hours", None) is None else args.hours
     if args.command == "create" and not 1 <= hours <= config["max_hours"]:
         raise LeaseError(f"--hours must be from 1 to {config['max_hours']}")
+    if args.command == "create":
+        args.start = start_date(args.start, utcnow())
     leases = Leases(Cloud(config["cloud"], config["region"]), config)
     if args.command == "create":
         if args.dry_run:

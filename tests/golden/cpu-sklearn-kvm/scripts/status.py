@@ -64,7 +64,7 @@ def summary() -> None:
     print(f"\nssh:       make ssh          ({head_target()})")
     print("MLflow UI: make mlflow-ui     then open http://127.0.0.1:5000")
     print("train:     make train ARGS='--set train.steps=500'   (any setting in training/config.yaml)")
-    print("lease:     make status        (time left; extend with lease/lease.py extend --hours N)")
+    print("lease:     make status        (time left; a KVM lease cannot be extended)")
 
 
 def health() -> int:
