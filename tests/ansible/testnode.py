@@ -39,7 +39,9 @@ RUN_FLAGS = [
 STANDINS = {
     "nvidia": [{"src": "lspci-nvidia", "program": "lspci"}, {"src": "nvidia-smi", "program": "nvidia-smi"},
                {"src": "nvidia-ctk", "program": "nvidia-ctk"}],
-    "amd": [{"src": "lspci-amd", "program": "lspci"}, {"src": "rocm-smi", "program": "rocm-smi"}],
+    # Where CC-Ubuntu24.04-ROCm has rocm-smi: /opt/rocm/bin, not on sudo's PATH.
+    "amd": [{"src": "lspci-amd", "program": "lspci"},
+            {"src": "rocm-smi", "program": "rocm-smi", "dir": "/opt/rocm/bin"}],
     "none": [],
 }
 OVERRIDES = {

@@ -138,8 +138,9 @@ def test_gpu_check_names_driver_and_cuda_versions(provenance):
     provenance.check_gpu({**facts, "fw.gpus_visible": 1}, True, "nvidia")
     amd = {"fw.name": "pytorch", "fw.version": "2.13.0", "fw.rocm": "6.4", "fw.gpus_visible": 0,
            "gpu.driver": "6.8.5", "gpu.count": 2}
-    with pytest.raises(provenance.GPUNotVisible, match=r"ROCm 6\.4"):
+    with pytest.raises(provenance.GPUNotVisible, match=r"ROCm 6\.4") as err:
         provenance.check_gpu(amd, True, "amd")
+    assert "CUDA" not in str(err.value) and "/dev/kfd" in str(err.value)
     # scikit-learn has no GPU of its own: the driver's count decides
     sk = {"fw.name": "sklearn", "fw.version": "1", "fw.gpus_visible": None, "gpu.count": 0,
           "gpu.driver": "absent (NVML: not found)"}
@@ -265,3 +266,17 @@ def test_amd_facts_with_rocm_smi_stand_in(provenance, monkeypatch, tmp_path):
     assert facts == {"gpu.count": 2, "gpu.model": "AMD Instinct MI100",
                      "gpu.memory_bytes": 2 * 34342961152, "gpu.driver": "6.8.5"}
     assert json.loads(artifacts["rocm-smi.json"]) == report
+
+
+def test_amd_facts_find_rocm_smi_off_path(provenance, monkeypatch, tmp_path):
+    # On Chameleon's ROCm image rocm-smi is in /opt/rocm/bin, which is not always on PATH.
+    rocm_bin = tmp_path / "rocm-bin"
+    rocm_bin.mkdir()
+    _fake_tool(rocm_bin, "rocm-smi", json.dumps({"card0": {"Card series": "AMD Instinct MI100"}}))
+    monkeypatch.setattr(provenance, "ROCM_BIN_DIR", str(rocm_bin))
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    facts, _ = provenance.amd_facts()
+    assert facts["gpu.count"] == 1 and facts["gpu.model"] == "AMD Instinct MI100"
+    monkeypatch.setattr(provenance, "ROCM_BIN_DIR", str(tmp_path / "absent"))
+    facts, _ = provenance.amd_facts()
+    assert facts["gpu.count"] == 0 and "rocm-smi not found" in facts["gpu.driver"]
