@@ -256,10 +256,16 @@ def _cuda_version(encoded: int) -> str:
     return f"{encoded // 1000}.{encoded % 1000 // 10}"
 
 
+# ROCm installs its tools here and does not always put them on PATH (Chameleon's ROCm image does
+# not: CC-Images elements/cc-ubuntu24.04-rocm).
+ROCM_BIN_DIR = "/opt/rocm/bin"
+
+
 def amd_facts() -> tuple[Facts, dict[str, str]]:
-    if shutil.which("rocm-smi") is None:
-        return {"gpu.count": 0, "gpu.driver": absent("rocm-smi not found")}, {}
-    raw = _run(["rocm-smi", "--showproductname", "--showmeminfo", "vram", "--showdriverversion",
+    smi = shutil.which("rocm-smi") or shutil.which("rocm-smi", path=ROCM_BIN_DIR)
+    if smi is None:
+        return {"gpu.count": 0, "gpu.driver": absent(f"rocm-smi not found on PATH or in {ROCM_BIN_DIR}")}, {}
+    raw = _run([smi, "--showproductname", "--showmeminfo", "vram", "--showdriverversion",
                 "--json"], timeout=30)
     if raw is None:
         return {"gpu.count": 0, "gpu.driver": absent("rocm-smi failed")}, {}
@@ -401,12 +407,20 @@ def check_gpu(facts: Facts, expected: bool, accelerator: str) -> None:
         return
     stack = facts.get("fw.rocm") if accelerator == "amd" else facts.get("fw.cuda")
     stack_name = "ROCm" if accelerator == "amd" else "CUDA"
+    if accelerator == "amd":
+        # The ROCm wheel carries its own user space: what it needs from the node is the amdgpu
+        # kernel driver and access to its device files.
+        fix = ("Check that the container gets /dev/kfd and /dev/dri with the node's render group"
+               " (compose/train.yml, REPRO_RENDER_GID) and that the node's amdgpu driver supports"
+               f" ROCm {stack} (or rebuild the image for the node's ROCm)")
+    else:
+        fix = (f"Install a driver that supports this {stack_name} version (or rebuild the image for"
+               " the driver)")
     raise GPUNotVisible(
         f"a {accelerator} GPU is expected but {facts.get('fw.name')} {facts.get('fw.version')} sees"
         f" none: GPU driver {facts.get('gpu.driver', absent('unknown'))},"
         f" framework built for {stack_name} {stack}, GPUs found by the driver:"
-        f" {facts.get('gpu.count', 0)}. Install a driver that supports this {stack_name} version"
-        " (or rebuild the image for the driver), or set REPRO_EXPECT_GPU=0 to debug on the CPU.")
+        f" {facts.get('gpu.count', 0)}. {fix}, or set REPRO_EXPECT_GPU=0 to debug on the CPU.")
 
 
 # ----- recording ---------------------------------------------------------------------------------
