@@ -58,7 +58,15 @@ def tracking_facts(spec: Spec) -> dict[str, Any]:
         # resolved for, whatever Python the training code uses.
         "mlflow_base_image": f"python:{PYTHON_IMAGE_TAGS[MLFLOW_PYTHON]}",
         "images": pins.SERVICE_IMAGES,
+        # Images built on the node: named for the project, tagged with what they carry.
+        "mlflow_image": f"{name}-mlflow:{pins.version('mlflow')}",
+        "backup_image": f"{name}-backup:{_release(pins.SERVICE_IMAGES['postgres'])}",
     }
+
+
+def _release(image: str) -> str:
+    """`postgres:17.6-bookworm` -> `17.6`: the release an image tag names."""
+    return image.rsplit(":", 1)[1].split("-", 1)[0]
 
 
 def _user_secret_hints(spec: Spec) -> dict[str, str]:
@@ -72,12 +80,10 @@ def _user_secret_hints(spec: Spec) -> dict[str, str]:
 
 
 # Training image bases come from pins.TORCH_BUILDS: the GPU bases are Ubuntu 22.04 (the Dockerfile
-# adds the spec's Python); the CPU base is the official Python image of the spec's version.
-PYTHON_IMAGE_TAGS: dict[str, str] = {
-    "3.11": "3.11.14-slim-bookworm",
-    "3.12": "3.12.12-slim-bookworm",
-}
-MLFLOW_PYTHON = "3.11"
+# adds the spec's Python); the CPU base is the official Python image of the spec's version
+# (pins.PYTHON_IMAGE_TAGS).
+PYTHON_IMAGE_TAGS = pins.PYTHON_IMAGE_TAGS
+MLFLOW_PYTHON = pins.MLFLOW_PYTHON
 
 
 def training(spec: Spec) -> dict[str, Any]:
@@ -115,5 +121,13 @@ def build(spec: Spec) -> dict[str, Any]:
         "lease_name": lease_name(spec),
         "tracking": tracking_facts(spec),
         "generator_version": __version__,
+        # Every version a template writes, from pins.py (the one table of versions).
+        "versions": {
+            "ops_tools": pins.OPS_TOOLS,
+            "lease_tools": pins.LEASE_TOOLS,
+            "ansible_collections": pins.ANSIBLE_COLLECTIONS,
+            "terraform": pins.TERRAFORM_VERSION,
+            "openstack_provider": pins.OPENSTACK_PROVIDER,
+        },
         "training": training(spec),
     }

@@ -91,6 +91,42 @@ SERVICE_IMAGES: dict[str, str] = {
     "minio": "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z",
 }
 
+# Python base images, pinned to exact releases: the CPU training image (the spec's Python) and
+# the MLflow server (MLFLOW_PYTHON, the Python docker/mlflow/requirements.txt is resolved for).
+PYTHON_IMAGE_TAGS: dict[str, str] = {
+    "3.11": "3.11.14-slim-bookworm",
+    "3.12": "3.12.12-slim-bookworm",
+}
+MLFLOW_PYTHON = "3.11"
+
+# The ops tools `make tools` installs into the generated repository's .venv (tools/requirements.txt),
+# the versions its roles and playbooks are tested with. boto3 matches the MLflow server's lock.
+OPS_TOOLS: dict[str, str] = {
+    "ansible": "12.3.0",
+    "ansible-core": "2.19.14",
+    "ansible-lint": "26.10.1",
+    "yamllint": "1.38.0",
+    "boto3": "1.43.11",
+}
+# The lease tool's clients (lease/requirements.txt).
+LEASE_TOOLS: dict[str, str] = {
+    "python-blazarclient": "4.6.0",
+    "python-openstackclient": "10.5.0",
+    "openstacksdk": "4.22.0",
+    "keystoneauth1": "5.18.1",
+}
+# Ansible collections the roles use, at the releases the `ansible` package above carries
+# (ansible/requirements.yml).
+ANSIBLE_COLLECTIONS: dict[str, str] = {
+    "ansible.posix": "2.1.0",
+    "community.docker": "4.8.5",
+    "community.general": "11.4.2",
+}
+# Terraform and the OpenStack provider (terraform/versions.tf). The provider's minor series is the
+# one its schema table was extracted from (tests/terraform/provider_schema_data.py).
+TERRAFORM_VERSION = ">= 1.6.0, < 2.0.0"
+OPENSTACK_PROVIDER = ("terraform-provider-openstack/openstack", "~> 3.4.0")
+
 # The frameworks whose image installs torch (and so its accelerator build).
 TORCH_FRAMEWORKS = ("pytorch", "lightning", "huggingface")
 

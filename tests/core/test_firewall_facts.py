@@ -18,9 +18,9 @@ def test_no_generated_file_claims_bare_metal_ports_are_open(matrix_trees):
     found = []
     for group in matrix.groups(matrix_trees, ["README.md", "terraform/*.tf", "compose/*.yml"]):
         for path in sorted(group.root.glob("**/*")):
-            if path.is_file() and path.suffix in (".md", ".tf", ".yml"):
-                if WRONG.search(path.read_text(encoding="utf-8")):
-                    found.append(f"{group.ids}: {path.relative_to(group.root)}")
+            if (path.is_file() and path.suffix in (".md", ".tf", ".yml")
+                    and WRONG.search(path.read_text(encoding="utf-8"))):
+                found.append(f"{group.ids}: {path.relative_to(group.root)}")
     assert not found, found
 
 

@@ -9,11 +9,13 @@ import sys
 import typing
 
 import pytest
+import yaml
 
 from repro_gen import context, pins
 from repro_gen.errors import SpecError
 from repro_gen.spec import Training, validate
 from tests import matrix
+from tests.conftest import ROOT
 
 
 def test_spec_offers_exactly_the_pythons_every_pin_has_wheels_for():
@@ -74,3 +76,30 @@ def test_wheel_table_matches_pypi():
                 wrong.append(f"{name}=={pin.version} on Python {python}: PyPI wheel {has_wheel}")
     assert not wrong, "\n".join(wrong)
 
+
+
+def test_every_version_a_generated_file_names_comes_from_pins(example_trees):
+    """pins.py is the one table of versions: the ops tools, the lease clients, the Ansible
+    collections, the provider and the images rendered into the repository all come from it, and
+    the MLflow server's lock agrees with it (bumping MLflow: one edit in pins.py, then re-lock)."""
+    root = ROOT / "blueprints" / "tracking" / "docker" / "mlflow" / "requirements.txt"
+    lock = dict(line.split("==") for line in root.read_text().splitlines()
+                if "==" in line and not line.startswith("#"))
+    assert lock["mlflow"] == pins.version("mlflow")
+    assert lock["boto3"] == pins.OPS_TOOLS["boto3"]
+    for tree in example_trees.values():
+        tools = (tree / "tools/requirements.txt").read_text()
+        assert all(f"{name}=={v}\n" in tools for name, v in pins.OPS_TOOLS.items())
+        lease = (tree / "lease/requirements.txt").read_text()
+        assert all(f"{name}=={v}\n" in lease for name, v in pins.LEASE_TOOLS.items())
+        collections = yaml.safe_load((tree / "ansible/requirements.yml").read_text())["collections"]
+        assert {c["name"]: c["version"] for c in collections} == pins.ANSIBLE_COLLECTIONS
+        versions_tf = (tree / "terraform/versions.tf").read_text()
+        assert f'version = "{pins.OPENSTACK_PROVIDER[1]}"' in versions_tf
+        assert f'required_version = "{pins.TERRAFORM_VERSION}"' in versions_tf
+        compose = (tree / "compose/tracking.yml").read_text()
+        assert f'-mlflow:{pins.version("mlflow")}"' in compose
+        for image in pins.SERVICE_IMAGES.values():
+            if image.startswith("postgres") or "artifact_store: minio" in \
+                    (tree / ".repro-gen/spec.yaml").read_text():
+                assert f'image: "{image}"' in compose, image
