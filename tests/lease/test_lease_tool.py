@@ -18,7 +18,7 @@ import pytest
 
 from .fake_openstack import FakeOpenStack, State
 
-BAREMETAL = "chi-tacc-nvidia-pytorch-minio-n2"  # gpu_a100_pcie x2
+BAREMETAL = "chi-tacc-nvidia-pytorch-minio-n2"  # gpu_h100 x2
 KVM = "kvm-tacc-nvidia-pytorch-minio-n1"  # g1.h100.pci.1
 H100_FLAVOR = {"id": "c1a7f0e2-h100", "name": "g1.h100.pci.1", "extra_specs": {}}
 
@@ -305,6 +305,37 @@ def test_status_extend_delete(matrix_trees, tmp_path):
         assert not (tree / "terraform" / "lease.auto.tfvars.json").exists()
         gone = lease_tool(tree, fake, "status")
         assert gone.returncode == 6 and "no lease named matrix-study" in gone.stderr
+
+
+def test_status_json_is_what_the_makefile_reads(matrix_trees, tmp_path):
+    """`status --json` is one object with the lease's facts; `cached FIELD` reads it back with
+    no network (the Makefile's LEASE_ENV and `make summary`), and says what to do without it."""
+    tree = tree_for(matrix_trees, BAREMETAL, tmp_path / "t")
+    with FakeOpenStack(State(region="CHI@TACC")) as fake:
+        assert lease_tool(tree, fake, "create", *FAST).returncode == 0
+        status = lease_tool(tree, fake, "status", "--json")
+        assert status.returncode == 0, status.stderr
+        facts = json.loads(status.stdout)
+        (lease,) = fake.state.leases.values()
+        assert facts["lease_id"] == lease["id"] and facts["status"] == "ACTIVE"
+        assert facts["reservation_id"] == tfvars(tree)["reservation_id"]
+        assert 23 * 3600 < facts["seconds_left"] <= 24 * 3600 and facts["degraded"] is False
+        text = lease_tool(tree, fake, "status").stdout.splitlines()
+        saved = tree / "terraform" / "lease-status.json"
+        saved.write_text(status.stdout)
+        requests = len(fake.state.requests)
+        for field in ("lease_id", "reservation_id", "end"):
+            got = lease_tool(tree, fake, "cached", field)
+            assert got.returncode == 0 and got.stdout.strip() == str(facts[field]), got.stderr
+        summary = lease_tool(tree, fake, "cached").stdout.splitlines()
+        assert summary[0] == text[0] and any(line.startswith("time left") for line in summary)
+        assert "as of" in summary[-1]
+        assert len(fake.state.requests) == requests  # nothing was asked of Blazar
+        unknown = lease_tool(tree, fake, "cached", "colour")
+        assert unknown.returncode == 1 and "lease_id" in unknown.stderr
+        saved.unlink()
+        missing = lease_tool(tree, fake, "cached", "lease_id")
+        assert missing.returncode == 6 and "make lease" in missing.stderr
 
 
 def test_bad_credential_is_explained(matrix_trees, tmp_path):

@@ -28,6 +28,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CONFIG = HERE / "lease.json"
+# Where `make lease` saves `status --json` (ignored by git; read back with `cached`).
+STATUS_FILE = ROOT / "terraform" / "lease-status.json"
 
 # The only date format Blazar accepts, in UTC (openstack/blazar blazar/manager/service.py,
 # LEASE_DATE_FORMAT and _date_from_string; commit acc44dc9792c34d5a3bf8feb6b3c27ccffbba2db).
@@ -444,30 +446,42 @@ class Leases:
         raise LeaseError(f"no flavor belongs to reservation {reservation_id} yet; run"
                          " `python lease/lease.py wait` again in a minute")
 
-    def status(self) -> dict[str, Any]:
+    def status(self, as_json: bool = False) -> dict[str, Any]:
+        """Say where the lease stands (STATUS_FIELDS), as text or as one JSON object."""
         lease = self.find()
         if lease is None:
             raise NotFound(f"no lease named {self.name}; create it with `python lease/lease.py create`")
-        now = utcnow()
-        start, end = parse_time(lease["start_date"]), parse_time(lease["end_date"])
-        self.say(f"lease      {self.name} ({lease['id']})")
-        self.say(f"status     {lease.get('status')}")
-        self.say(f"resources  {self.describe()} at {self.config['site']}")
-        self.say(f"start      {start:%Y-%m-%d %H:%M} UTC")
-        self.say(f"end        {end:%Y-%m-%d %H:%M} UTC")
-        if now < start:
-            self.say(f"starts in  {span(start - now)}")
-        elif now < end:
-            self.say(f"time left  {span(end - now)}")
+        facts = self.status_facts(lease, utcnow())
+        if as_json:
+            self.say(json.dumps(facts, indent=2, sort_keys=True))
         else:
-            self.say("time left  none (ended)")
-        if now < end:
-            self.say(f"extend     {self.extension_hint(end, now)}")
-        for r in lease.get("reservations", []):
-            self.say(f"reservation {r.get('id')} ({r.get('resource_type')}, {r.get('status')})")
-        if lease.get("degraded"):
-            self.say(f"degraded   yes: {degraded_text(lease)}")
+            for line in status_lines(facts):
+                self.say(line)
         return lease
+
+    def status_facts(self, lease: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+        start, end = parse_time(lease["start_date"]), parse_time(lease["end_date"])
+        kind = "physical:host" if self.config["kind"] == "baremetal" else "flavor:instance"
+        reservations = [{"id": r.get("id"), "resource_type": r.get("resource_type"),
+                         "status": r.get("status")} for r in lease.get("reservations", [])]
+        return {
+            "name": self.name,
+            "lease_id": lease["id"],
+            "status": lease.get("status"),
+            "resources": f"{self.describe()} at {self.config['site']}",
+            "start": f"{start:%Y-%m-%d %H:%M}",
+            "end": f"{end:%Y-%m-%d %H:%M}",
+            "seconds_to_start": max(int((start - now).total_seconds()), 0),
+            "seconds_left": max(int((end - min(max(now, start), end)).total_seconds()), 0)
+            if now < end else 0,
+            "extend": self.extension_hint(end, now) if now < end else None,
+            "reservation_id": next((r["id"] for r in reservations if r["resource_type"] == kind),
+                                   None),
+            "reservations": reservations,
+            "degraded": bool(lease.get("degraded")),
+            "degraded_text": degraded_text(lease) if lease.get("degraded") else None,
+            "checked_at": f"{now:%Y-%m-%d %H:%M:%S}",
+        }
 
     def extend(self, hours: int) -> dict[str, Any]:
         if hours < 1:
@@ -600,6 +614,48 @@ def source_flavor(resource_properties: Any) -> dict[str, Any] | None:
     return flavor if isinstance(flavor, dict) else None
 
 
+def status_lines(facts: dict[str, Any]) -> list[str]:
+    """The human form of `status`: what `status` prints, and `cached` from the saved JSON."""
+    lines = [f"lease      {facts['name']} ({facts['lease_id']})",
+             f"status     {facts['status']}",
+             f"resources  {facts['resources']}",
+             f"start      {facts['start']} UTC",
+             f"end        {facts['end']} UTC"]
+    if facts["seconds_to_start"]:
+        lines.append(f"starts in  {span(dt.timedelta(seconds=facts['seconds_to_start']))}")
+    elif facts["seconds_left"]:
+        lines.append(f"time left  {span(dt.timedelta(seconds=facts['seconds_left']))}")
+    else:
+        lines.append("time left  none (ended)")
+    if facts["extend"]:
+        lines.append(f"extend     {facts['extend']}")
+    lines += [f"reservation {r['id']} ({r['resource_type']}, {r['status']})"
+              for r in facts["reservations"]]
+    if facts["degraded"]:
+        lines.append(f"degraded   yes: {facts['degraded_text']}")
+    return lines
+
+
+def cached(path: Path, field: str | None) -> str:
+    """What the last `status --json` saved in PATH: one field's value, or the summary lines
+    (as of when it was saved). No network: the Makefile reads lease facts this way."""
+    try:
+        facts = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise NotFound(f"{path} is missing: run `make lease` (it saves the lease status)") from None
+    except ValueError as exc:
+        raise LeaseError(f"{path} is not the JSON `status --json` writes ({exc}); run"
+                         " `make lease` again") from None
+    if field is None:
+        keep = ("lease ", "end ", "time left", "starts in")
+        return ("\n".join(line for line in status_lines(facts) if line.startswith(keep))
+                + f"\n(as of {facts['checked_at']} UTC; `make status` asks Blazar again)")
+    if field not in facts:
+        raise LeaseError(f"no field {field!r} in {path}; fields: {', '.join(sorted(facts))}")
+    value = facts[field]
+    return "" if value is None else str(value)
+
+
 def degraded_text(lease: dict[str, Any]) -> str:
     """What a degraded lease means. Blazar gives no reason text: it sets the lease's `degraded`
     and flags each reservation missing_resources (a reserved host failed, no replacement) or
@@ -647,7 +703,13 @@ def parser() -> argparse.ArgumentParser:
     for cmd in (create, sub.add_parser("wait", help="wait for the lease, then write the tfvars")):
         cmd.add_argument("--timeout", type=float, default=1200, help="seconds (default 1200)")
         cmd.add_argument("--interval", type=float, default=15, help="seconds between polls")
-    sub.add_parser("status", help="state, reservations and time left")
+    status = sub.add_parser("status", help="state, reservations and time left")
+    status.add_argument("--json", action="store_true",
+                        help="one JSON object (what `make lease` saves for the Makefile)")
+    show = sub.add_parser("cached", help="a field of the status saved by `status --json`, no network")
+    show.add_argument("field", nargs="?", help="e.g. lease_id, reservation_id, end (default: summary)")
+    show.add_argument("--file", type=Path, default=STATUS_FILE,
+                      help="saved status (default terraform/lease-status.json)")
     extend = sub.add_parser("extend", help="push the end date back (bare metal, in the last 48 h)")
     extend.add_argument("--hours", type=int, required=True)
     delete = sub.add_parser("delete", help="delete the lease (its nodes are deleted with it)")
@@ -673,6 +735,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace, config: dict[str, Any]) -> int:
+    if args.command == "cached":
+        print(cached(args.file, args.field))
+        return 0
     hours = config["hours"] if getattr(args, "hours", None) is None else args.hours
     if args.command == "create" and not 1 <= hours <= config["max_hours"]:
         raise LeaseError(f"--hours must be from 1 to {config['max_hours']}")
@@ -695,7 +760,7 @@ def run(args: argparse.Namespace, config: dict[str, Any]) -> int:
         lease = leases.wait(lease["id"], args.timeout, args.interval)
         leases.write_tfvars(lease)
     elif args.command == "status":
-        leases.status()
+        leases.status(as_json=args.json)
     elif args.command == "extend":
         leases.extend(args.hours)
     elif args.command == "delete":
