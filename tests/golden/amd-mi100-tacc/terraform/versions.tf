@@ -17,9 +17,11 @@ terraform {
 }
 
 # No credential lives in this repository. The provider reads the application credential of
-# CHI@TACC from clouds.yaml (entry var.cloud), searched in ./clouds.yaml,
-# ~/.config/openstack/clouds.yaml and /etc/openstack/clouds.yaml. Unset OS_* variables first
-# (Chameleon's Jupyter sets them): they would override the file.
+# CHI@TACC from clouds.yaml (entry var.cloud): the file OS_CLIENT_CONFIG_FILE names (the
+# Makefile points it at the repository's clouds.yaml when there is one; `terraform -chdir=terraform`
+# would otherwise look in terraform/), else ~/.config/openstack/clouds.yaml and
+# /etc/openstack/clouds.yaml. Unset OS_* variables first (Chameleon's Jupyter sets them): they
+# would override the file.
 provider "openstack" {
   cloud = var.cloud
 }
