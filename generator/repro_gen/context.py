@@ -45,6 +45,8 @@ def tracking_facts(spec: Spec) -> dict[str, Any]:
         "network": "repro-tracking",
         "url": "http://mlflow:5000",
         "port": 5000,
+        # The tracking stack's compose project on the head node.
+        "compose_project": f"{name}-tracking",
         # Where the repo is installed on the head node, and its data (the node's local disk).
         "node_dir": f"/opt/{name}",
         "data_dir": f"/opt/{name}/data",
@@ -91,6 +93,9 @@ def training(spec: Spec) -> dict[str, Any]:
     build = pins.TORCH_BUILDS[spec.accelerator or "none"]
     return {
         "image": f"{spec.project.name}-train",
+        # The training service's compose project, and where the repository lives on each node.
+        "compose_project": f"{spec.project.name}-train",
+        "project_dir": f"/home/{catalog.SSH_USER}/{spec.project.name}",
         "base_image": build.base_image or f"python:{PYTHON_IMAGE_TAGS[spec.training.python]}",
         # Exact versions for both requirement files (image and laptop), from one table.
         "pins": {name: pin.version for name, pin in pins.PINS.items()},
