@@ -18,6 +18,13 @@ A folder of files that hold no spec values (an Ansible role, say) ships verbatim
 Each file keeps its relative path; executable files get mode 0755, the others 0644. The few
 files of such a folder that do hold spec values end in `.j2` and are listed as ordinary template
 entries; the loader refuses a `.j2` file inside a tree that no entry renders.
+
+Consecutive entries under one condition are grouped instead of repeating it:
+
+      - when: spec.accelerator == "amd"
+        files:                      # any entries, trees and groups; each inner `when` is
+          - tree: roles/amd_rocm    # combined with the group's (both must hold)
+            dest: ansible/roles/amd_rocm
 """
 
 from __future__ import annotations
@@ -76,7 +83,7 @@ def load(root: Path | None = None) -> tuple[Entry, ...]:
     for manifest in sorted(root.glob("*/manifest.yaml")):
         family = manifest.parent.name
         data = yaml.load(manifest.read_text(encoding="utf-8"), Loader=_LOADER) or {}
-        for item in data.get("files", []):
+        for item in _flatten(manifest, data.get("files", []), None):
             unknown = set(item) - _ALLOWED_KEYS
             if unknown:
                 raise BlueprintError(f"{manifest}: unknown keys {sorted(unknown)} in {item}")
@@ -103,6 +110,34 @@ def load(root: Path | None = None) -> tuple[Entry, ...]:
                 raise BlueprintError(f"{template} sits in tree {folder} but no entry lists it: add a"
                                      " template entry (copy: true for an Ansible template)")
     return tuple(entries)
+
+
+def _both(outer: str | None, inner: str | None) -> str | None:
+    """One condition that holds when both do (either may be absent)."""
+    if outer is None or inner is None:
+        return inner if outer is None else outer
+    return f"({outer}) and ({inner})"
+
+
+def _flatten(manifest: Path, items: list, when: str | None) -> list[dict]:
+    """The manifest's entries with every `when:`/`files:` group opened, its condition pushed down."""
+    if not isinstance(items, list):
+        raise BlueprintError(f"{manifest}: `files` must be a list of entries, not {items!r}")
+    flat: list[dict] = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise BlueprintError(f"{manifest}: an entry must be a mapping, not {item!r}")
+        if "files" in item:
+            if set(item) != {"when", "files"}:
+                raise BlueprintError(f"{manifest}: a group takes exactly `when` and `files`: {item}")
+            if not item["files"]:
+                raise BlueprintError(f"{manifest}: the group `when: {item['when']}` lists no files")
+            flat.extend(_flatten(manifest, item["files"], _both(when, str(item["when"]))))
+            continue
+        if when is not None:
+            item = {**item, "when": _both(when, item.get("when"))}
+        flat.append(item)
+    return flat
 
 
 def _tree_entries(root: Path, manifest: Path, family: str, item: dict) -> list[Entry]:

@@ -43,6 +43,30 @@ def test_tree_respects_its_condition(tmp_path):
     assert "out/role/a.yml" not in render(SPEC, root)
 
 
+def test_a_group_puts_its_condition_on_every_entry_in_it(tmp_path):
+    root = blueprints(tmp_path, "files:\n"
+                      "  - when: spec.accelerator == 'nvidia'\n"
+                      "    files:\n"
+                      "      - template: a.j2\n        dest: out/a\n"
+                      "      - tree: role\n        dest: out/role\n"
+                      "      - template: b.j2\n        dest: out/b\n"
+                      "        when: spec.training.framework == 'sklearn'\n"
+                      "  - template: c.j2\n    dest: out/c\n",
+                      {"fam/a.j2": "a\n", "fam/b.j2": "b\n", "fam/c.j2": "c\n",
+                       "fam/role/r.yml": "r: 1\n"})
+    entries = {e.dest: e for e in manifest.load(root)}
+    assert entries["out/a"].when == entries["out/role/r.yml"].when == "spec.accelerator == 'nvidia'"
+    # An inner condition narrows the group's: both must hold.
+    assert entries["out/b"].when == ("(spec.accelerator == 'nvidia') and "
+                                     "(spec.training.framework == 'sklearn')")
+    assert entries["out/c"].when is None
+    nvidia = render(SPEC, root)  # the minimal spec's default node carries NVIDIA GPUs, pytorch
+    assert {"out/a", "out/role/r.yml", "out/c"} <= set(nvidia) and "out/b" not in nvidia
+    cpu = render(spec_mod.validate({"project": {"name": "manifest-study"}, "accelerator": "none",
+                                    "chameleon": {"node_type": "compute_cascadelake_r"}}), root)
+    assert set(cpu) & {"out/a", "out/b", "out/role/r.yml"} == set() and "out/c" in cpu
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("files:\n  - template: missing.j2\n    dest: x\n", "does not exist"),
     ("files:\n  - template: a.j2\n    dest: ../x\n", "plain relative path"),
@@ -50,6 +74,9 @@ def test_tree_respects_its_condition(tmp_path):
     ("files:\n  - template: a.j2\n    dest: x\n    colour: red\n", "unknown keys"),
     ("files:\n  - tree: nowhere\n    dest: x\n", "not a folder"),
     ("files:\n  - tree: role\n    dest: x\n    mode: '0755'\n", "only tree, dest and when"),
+    ("files:\n  - when: 'true'\n    dest: x\n    files:\n      - template: a.j2\n        dest: x\n",
+     "exactly `when` and `files`"),
+    ("files:\n  - when: 'true'\n    files: []\n", "lists no files"),
 ])
 def test_broken_manifests_are_blueprint_errors(tmp_path, text, message):
     root = blueprints(tmp_path, text, {"fam/a.j2": "a\n", "fam/role/b": "b\n"})
