@@ -7,6 +7,7 @@ that depend on other answers. Every problem names its field and how to fix it.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
@@ -217,7 +218,9 @@ def _hint(path: tuple[Any, ...], kind: str, ctx: dict[str, Any]) -> str:
     if kind == "extra_forbidden":
         parent = _model_at(path[:-1])
         if parent is not None:
-            return "remove it; keys allowed here: " + ", ".join(parent.model_fields)
+            close = difflib.get_close_matches(str(path[-1]), list(parent.model_fields), n=1)
+            meant = f"did you mean {close[0]}? " if close else ""
+            return meant + "remove it; keys allowed here: " + ", ".join(parent.model_fields)
         return "remove it"
     if kind == "missing":
         return "add it"
@@ -441,7 +444,10 @@ def validate(data: Any, lines: dict[tuple[str, ...], int] | None = None,
         for check in RULES:
             problems.extend(check(spec))
     if problems:
-        raise SpecError([_with_line(p, lines or {}) for p in problems], source)
+        located = [_with_line(p, lines or {}) for p in problems]
+        # In the order a reader meets them in the file; problems without a line come last.
+        located.sort(key=lambda p: (p.line is None, p.line or 0))
+        raise SpecError(located, source)
     return spec
 
 
