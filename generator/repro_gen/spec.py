@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import catalog, pins
 from .errors import Problem, SpecError
+from .specdata import SpecFacts
 
 SLUG = r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"
 IDENT = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -140,7 +141,7 @@ class Integrations(_Section):
         "Generate a GitHub Actions workflow that runs `make check`."))] = False
 
 
-class Spec(_Section):
+class Spec(_Section, SpecFacts):
     version: Annotated[Literal[1], Field(description="Spec format version.")] = 1
     project: Project
     chameleon: Chameleon = Chameleon()
@@ -150,24 +151,9 @@ class Spec(_Section):
     tracking: Tracking = Tracking()
     integrations: Integrations = Integrations()
 
-    # Derived facts the blueprints use; valid once `validate` has resolved the defaults.
-    @property
-    def site(self) -> catalog.Site:
-        return catalog.SITES[self.chameleon.site]
-
-    @property
-    def hardware(self) -> catalog.Hardware:
-        hw = catalog.hardware_for(self.chameleon.site, self.hardware_name)
-        assert hw is not None
-        return hw
-
-    @property
-    def hardware_name(self) -> str:
-        return self.chameleon.node_type or self.chameleon.flavor or ""
-
-    @property
-    def gpu(self) -> bool:
-        return self.accelerator in ("nvidia", "amd")
+    def normalized(self) -> dict[str, Any]:
+        """Every default filled in, as plain data (stable key order)."""
+        return self.model_dump(mode="json")
 
 
 # Hints for pydantic's own errors, by field path (placeholders: {n} = list index).
@@ -461,7 +447,7 @@ def _with_line(problem: Problem, lines: dict[tuple[str, ...], int]) -> Problem:
 
 def normalized(spec: Spec) -> dict[str, Any]:
     """The spec with every default filled in, as plain data (stable key order)."""
-    return spec.model_dump(mode="json")
+    return spec.normalized()
 
 
 def json_schema() -> dict[str, Any]:
