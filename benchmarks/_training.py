@@ -14,8 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "generator"))
 
 from repro_gen import spec as spec_mod  # noqa: E402
-from repro_gen import write  # noqa: E402
-from repro_gen.render import render  # noqa: E402
+from repro_gen.project import render_into  # noqa: E402
 
 SPEC = {"version": 1, "project": {"name": "bench-study"},
         "chameleon": {"site": "CHI@UC", "node_type": "compute_cascadelake_r"},
@@ -24,8 +23,7 @@ SPEC = {"version": 1, "project": {"name": "bench-study"},
 
 def rendered_checkout() -> Path:
     out = Path(tempfile.mkdtemp(prefix="repro-bench-"))
-    tree = render(spec_mod.validate(SPEC))
-    write.apply(out, tree, write.plan(out, tree))
+    render_into(spec_mod.validate(SPEC), out)
     for cmd in (["init", "-q"], ["add", "-A"],
                 ["-c", "user.email=b@b", "-c", "user.name=b", "commit", "-q", "-m", "bench"]):
         subprocess.run(["git", "-C", str(out), *cmd], check=True)

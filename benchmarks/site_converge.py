@@ -21,9 +21,8 @@ sys.path.insert(0, str(ROOT / "generator"))
 
 from tests.ansible.testnode import converge_twice  # noqa: E402
 
-from repro_gen import write  # noqa: E402
 from repro_gen.loader import load  # noqa: E402
-from repro_gen.render import render  # noqa: E402
+from repro_gen.project import render_into  # noqa: E402
 
 DEFAULT_SPECS = [ROOT / "examples" / "cpu-sklearn-kvm.yaml", ROOT / "examples" / "minimal.yaml"]
 
@@ -38,8 +37,7 @@ def main() -> int:
     for spec_path in args.specs:
         with tempfile.TemporaryDirectory(prefix="site-converge-") as tmp:
             tree = Path(tmp) / "repo"
-            rendered = render(load(spec_path))
-            write.apply(tree, rendered, write.plan(tree, rendered))
+            render_into(load(spec_path), tree)
             first, second, info = converge_twice(tree)
         check = info["check"]
         print(f"{spec_path.stem:<24} {info['accelerator']:<11} {check.seconds:>11.1f} {first.seconds:>9.1f}"

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from repro_gen import spec as spec_mod
-from repro_gen import write
 from repro_gen.loader import load
-from repro_gen.render import render
+from repro_gen.project import render_into
 
 from . import matrix
 
@@ -32,14 +31,12 @@ def require(tool: str, why: str = "") -> str:
 
 
 def render_spec_file(path: Path, out_dir: Path) -> Path:
-    tree = render(load(path))
-    write.apply(out_dir, tree, write.plan(out_dir, tree))
+    render_into(load(path), out_dir)
     return out_dir
 
 
 def render_data(data: dict, out_dir: Path) -> Path:
-    tree = render(spec_mod.validate(data))
-    write.apply(out_dir, tree, write.plan(out_dir, tree))
+    render_into(spec_mod.validate(data), out_dir)
     return out_dir
 
 

@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from repro_gen import catalog, write
+from repro_gen import catalog, project
 from repro_gen import spec as spec_mod
 from repro_gen.errors import SpecError
-from repro_gen.render import render
 from repro_gen.state import BASE_FILE, STATE_FILE
 
 # One representative node type or flavor per (site, accelerator) the catalog offers
@@ -92,9 +91,7 @@ def valid_combos() -> list[Combo]:
 
 
 def render_into(combo: Combo, out_dir: Path) -> Path:
-    spec = spec_mod.validate(combo.spec_data())
-    tree = render(spec)
-    write.apply(out_dir, tree, write.plan(out_dir, tree))
+    project.render_into(spec_mod.validate(combo.spec_data()), out_dir)
     return out_dir
 
 

@@ -5,6 +5,8 @@ Imports of pydantic, jinja2 and the rest happen inside the commands so that `--h
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,9 @@ import click
 
 from . import __version__
 from .errors import ReproGenError, SpecError
+
+# A wrong option or argument (sysexits.h EX_USAGE), apart from the errors of repro-gen itself.
+EX_USAGE = 64
 
 EXAMPLES = """
 \b
@@ -27,6 +32,23 @@ Examples:
 
 class _Group(click.Group):
     """Maps every repro-gen error to its exit code, in this one place."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            exc.show()
+            sys.exit(EX_USAGE)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -54,18 +76,20 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 @main.command()
-@click.argument("spec_path", metavar="SPEC", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
 def validate(spec_path: Path) -> None:
     """Check SPEC; list every problem as FILE:LINE: field: what — fix (exit 2)."""
+    from . import cache
     from .loader import load
 
-    spec = load(spec_path)
+    spec = load(spec_path, use_cache=True)
+    cache.save()
     click.echo(f"{spec_path}: valid ({spec.chameleon.site}, {spec.hardware_name}, "
                f"{spec.accelerator}, {spec.training.framework})")
 
 
 @main.command()
-@click.argument("spec_path", metavar="SPEC", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("spec_path", metavar="SPEC", type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Directory of the generated repository (default: the project name).")
 @click.option("--dry-run", is_flag=True, help="Write nothing; show what would happen.")
@@ -77,23 +101,19 @@ def render(spec_path: Path, out_dir: Path | None, dry_run: bool, show_diff: bool
     from . import write
     from .errors import ConflictError
     from .loader import load
-    from .render import render as render_tree
+    from .project import render_into
     from .report import summary_table
 
-    spec = load(spec_path)
+    spec = load(spec_path, use_cache=True)
     out_dir = out_dir or Path(spec.project.name)
-    tree = render_tree(spec, bytecode_cache=not dry_run)  # a dry run writes nothing anywhere
-    actions = write.plan(out_dir, tree, force=force)
+    result = render_into(spec, out_dir, force=force, dry_run=dry_run)
     if show_diff:
-        for action in actions:
+        for action in result.actions:
             if action.writes:
                 click.echo(write.diff(action), nl=False)
-    if not dry_run:
-        write.apply(out_dir, tree, actions)
-    click.echo(summary_table(actions, out_dir, dry_run))
-    conflicts = [a.path for a in actions if a.status == write.CONFLICT]
-    if conflicts:
-        raise ConflictError(conflicts, dry_run)
+    click.echo(summary_table(result.actions, out_dir, dry_run))
+    if result.conflicts:
+        raise ConflictError(result.conflicts, dry_run)
 
 
 @main.command()
@@ -131,5 +151,33 @@ def init(out_path: Path, defaults: bool, overrides: tuple[str, ...], force: bool
     click.echo(f"wrote {out_path}; next: repro-gen render {out_path}")
 
 
+def run() -> None:
+    """The console script: `main`, then a quick exit.
+
+    A short command allocates little and frees it all at exit, so the cyclic garbage collector
+    only costs time here; at the end, once stdout and stderr are flushed (every file repro-gen
+    writes is closed by then), the process leaves without tearing down its modules one by one.
+    """
+    import gc
+
+    gc.disable()
+    # repro-gen's models use no pydantic plugin; looking for one reads every installed package's
+    # metadata, a large share of a validation.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if not isinstance(exc.code, (int, type(None))):
+            print(exc.code, file=sys.stderr)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        code = code or 1
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()

@@ -6,10 +6,16 @@ so every blueprint family reads the same answer.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, catalog, pins
-from .spec import Spec
+
+if TYPE_CHECKING:
+    from .spec import Spec as _Model
+    from .specdata import SpecRecord
+
+    # A validated spec: the model, or the same spec read back from the cache.
+    Spec = _Model | SpecRecord
 
 # Secrets the user brings (EC2 credentials, tokens); every other secret is generated at random.
 USER_SECRETS = ("CHAMELEON_S3_ACCESS_KEY", "CHAMELEON_S3_SECRET_KEY", "HF_TOKEN")

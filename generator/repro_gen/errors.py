@@ -37,6 +37,10 @@ class SpecError(ReproGenError):
         super().__init__("\n".join(p.format(source) for p in problems))
 
 
+class InputError(ReproGenError):
+    """A file repro-gen was asked to read is missing or unreadable (exit 1, like other errors)."""
+
+
 class UnsafePathError(ReproGenError):
     """A destination path would escape the output directory or pass through a symlink."""
 
@@ -59,6 +63,19 @@ class ConflictError(ReproGenError):
                     " (or keep your version), then re-run; --force takes the generator's version"
                     " and drops your edits.")
         super().__init__(text)
+
+
+class ProjectMismatchError(ReproGenError):
+    """The output directory holds another project's render: rendering into it would replace it."""
+
+    exit_code = 6
+
+    def __init__(self, out_dir: str, differences: list[tuple[str, object, object]]) -> None:
+        self.differences = differences
+        listed = "\n".join(f"  {field}: {old!r} there, {new!r} in this spec"
+                           for field, old, new in differences)
+        super().__init__(f"{out_dir} was rendered for another project:\n{listed}\n"
+                         "Choose another -o directory, or pass --force to render this spec over it.")
 
 
 class StateError(ReproGenError):

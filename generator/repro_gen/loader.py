@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .errors import Problem, SpecError
-from .spec import Spec, validate
+from . import cache
+from .errors import InputError, Problem, SpecError
+from .specdata import SpecRecord
+
+if TYPE_CHECKING:
+    from .spec import Spec
 
 Lines = dict[tuple[str, ...], int]
 
@@ -59,15 +64,35 @@ def parse(text: str, source: str = "spec.yaml") -> tuple[Any, Lines]:
     return data, lines
 
 
-def load(path: str | Path) -> Spec:
-    """Read and validate a spec file; raise SpecError listing every problem."""
+def load(path: str | Path, use_cache: bool = False) -> Spec | SpecRecord:
+    """Read and validate a spec file; raise SpecError listing every problem.
+
+    With `use_cache`, a spec whose exact text validated before (with this very generator) comes
+    back from the cache as a SpecRecord, without importing pydantic; a newly valid one is queued
+    for the cache (written by `cache.save()`).
+    """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except FileNotFoundError:
-        raise SpecError([Problem("(file)", f"{path} does not exist",
-                                 "create one with `repro-gen init`")], str(path)) from None
+        raise InputError(f"{path} does not exist; create one with `repro-gen init`") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a directory, not a spec file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError([Problem("(file)", f"cannot read {path}: {exc}", "")], str(path)) from None
+        raise InputError(f"cannot read {path}: {exc}") from None
+    entry = f"specs/{cache.key(cache.code_fingerprint(), text)}.json" if use_cache else ""
+    if entry:
+        cached = cache.read(entry)
+        if cached is not None:
+            try:
+                return SpecRecord(json.loads(cached))
+            except (ValueError, TypeError, AttributeError):
+                pass  # a damaged entry: validate again, and replace it
     data, lines = parse(text, str(path))
-    return validate(data, lines, str(path))
+    from .spec import validate
+
+    spec = validate(data, lines, str(path))
+    if entry:
+        cache.put(entry, json.dumps(spec.normalized()).encode())
+    return spec

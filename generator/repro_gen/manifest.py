@@ -29,13 +29,15 @@ Consecutive entries under one condition are grouped instead of repeating it:
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path, PurePosixPath
 
 import yaml
 
+from . import cache as user_cache
 from .errors import BlueprintError
 
 # libyaml's parser when PyYAML was built with it: manifests are read on every render.
@@ -74,10 +76,50 @@ def safe_relative(path: str, what: str) -> str:
     return str(pure)
 
 
+def _signature(path: str) -> list[int]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return []
+    return [st.st_mtime_ns, st.st_ctime_ns, st.st_size]
+
+
 @cache
 def load(root: Path | None = None) -> tuple[Entry, ...]:
-    """Every entry of every family's manifest, in a stable order."""
+    """Every entry of every family's manifest, in a stable order.
+
+    The parsed result is cached with the signature of every folder of the blueprints and every
+    file an entry's shape depends on (manifests, files of `tree:` folders): adding, removing,
+    editing or chmod-ing any of them changes a signature, and the manifests are read again.
+    """
     root = root or blueprints_root()
+    name = f"manifest/{user_cache.key(user_cache.code_fingerprint(), str(root))}.json"
+    cached = user_cache.read(name)
+    if cached is not None:
+        try:
+            data = json.loads(cached)
+            if all(_signature(path) == sig for path, sig in data["watched"]):
+                return tuple(Entry(**e) for e in data["entries"])
+        except (ValueError, TypeError, KeyError):
+            pass
+    entries = _load(root)
+    watched = [str(root / f) for f in _tree_files(root, entries)]
+    for folder, _dirs, files in os.walk(root):
+        watched.append(folder)
+        watched.extend(os.path.join(folder, f) for f in files if f == "manifest.yaml")
+    user_cache.put(name, json.dumps({
+        "watched": [[path, _signature(path)] for path in sorted(set(watched))],
+        "entries": [asdict(e) for e in entries],
+    }).encode())
+    return entries
+
+
+def _tree_files(root: Path, entries: tuple[Entry, ...]) -> list[str]:
+    """Files whose mode decides an entry's (verbatim copies)."""
+    return [e.template for e in entries if e.copy]
+
+
+def _load(root: Path) -> tuple[Entry, ...]:
     entries: list[Entry] = []
     trees: list[str] = []
     for manifest in sorted(root.glob("*/manifest.yaml")):

@@ -69,7 +69,8 @@ QUESTIONS: tuple[Question, ...] = (
     Question("chameleon.node_count", "Number of nodes", lambda a: 1, kind="int"),
     Question("chameleon.lease_hours", f"Lease length in hours (max {catalog.MAX_LEASE_HOURS})",
              lambda a: 24, kind="int"),
-    Question("chameleon.ssh_cidrs", "Networks allowed to SSH in (comma-separated CIDRs)",
+    Question("chameleon.ssh_cidrs", "Networks allowed to SSH in (comma-separated CIDRs, e.g."
+             " 203.0.113.7/32,198.51.100.0/24)",
              lambda a: [], applies=lambda a: _site(a).security_groups_enforced, kind="list"),
     Question("training.framework", "ML framework", lambda a: "pytorch",
              choices=lambda a: list(catalog.FRAMEWORKS)),
@@ -122,10 +123,12 @@ def _prompt(q: Question, answers: Answers) -> Any:
     if q.kind == "int":
         return click.prompt(q.text, default=default, type=int)
     if q.kind == "list":
-        raw = click.prompt(q.text, default=",".join(default))
+        # No default to offer when the list may not be empty: an empty answer is asked again.
+        raw = click.prompt(q.text, default=",".join(default) if default else None)
         return [part.strip() for part in raw.split(",") if part.strip()]
     choices = q.choices(answers) if q.choices else None
-    ptype = click.Choice(choices) if choices else str
+    # Choice returns the listed spelling: chi@uc is taken as CHI@UC.
+    ptype = click.Choice(choices, case_sensitive=False) if choices else str
     if choices and default not in choices:
         default = choices[0]
     return click.prompt(q.text, default=default, type=ptype, show_choices=True)
@@ -144,6 +147,18 @@ def _set_hint(q: Question) -> str:
     return f"pass --set {q.key}=VALUE"
 
 
+# How to answer a list question at the prompt (the spec's hints show YAML lists instead).
+LIST_ANSWER_HINT = "answer with comma-separated CIDRs, e.g. 203.0.113.7/32,198.51.100.0/24"
+
+
+def _canonical(q: Question, value: Any, answers: Answers) -> Any:
+    """A --set value for a question with choices, in the listed spelling (chi@uc → CHI@UC)."""
+    if not q.choices or not isinstance(value, str):
+        return value
+    matches = [c for c in q.choices(answers) if c.lower() == value.lower()]
+    return matches[0] if len(matches) == 1 else value
+
+
 def ask(overrides: Iterable[str], interactive: bool = True) -> Answers:
     """Answers from --set values, then the applicable questions (or their defaults)."""
     given = dict(_parse_override(item) for item in overrides)
@@ -155,7 +170,7 @@ def ask(overrides: Iterable[str], interactive: bool = True) -> Answers:
         if not q.applies({**answers, **given}):
             continue
         if q.key in given:
-            answers[q.key] = given.pop(q.key)
+            answers[q.key] = _canonical(q, given.pop(q.key), {**answers, **given})
         elif interactive:
             while True:
                 answers[q.key] = _prompt(q, {**answers, **given})
@@ -163,7 +178,8 @@ def ask(overrides: Iterable[str], interactive: bool = True) -> Answers:
                 if not problems:
                     break
                 for p in problems:
-                    click.secho(f"  {p.message} — {p.hint}", fg="red", err=True)
+                    hint = LIST_ANSWER_HINT if q.kind == "list" else p.hint
+                    click.secho(f"  {p.message} — {hint}", fg="red", err=True)
             continue
         else:
             default = q.default({**answers, **given})

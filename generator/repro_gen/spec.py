@@ -7,6 +7,7 @@ that depend on other answers. Every problem names its field and how to fix it.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import catalog, pins
 from .errors import Problem, SpecError
+from .specdata import SpecFacts
 
 SLUG = r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"
 IDENT = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -139,7 +141,7 @@ class Integrations(_Section):
         "Generate a GitHub Actions workflow that runs `make check`."))] = False
 
 
-class Spec(_Section):
+class Spec(_Section, SpecFacts):
     version: Annotated[Literal[1], Field(description="Spec format version.")] = 1
     project: Project
     chameleon: Chameleon = Chameleon()
@@ -149,24 +151,9 @@ class Spec(_Section):
     tracking: Tracking = Tracking()
     integrations: Integrations = Integrations()
 
-    # Derived facts the blueprints use; valid once `validate` has resolved the defaults.
-    @property
-    def site(self) -> catalog.Site:
-        return catalog.SITES[self.chameleon.site]
-
-    @property
-    def hardware(self) -> catalog.Hardware:
-        hw = catalog.hardware_for(self.chameleon.site, self.hardware_name)
-        assert hw is not None
-        return hw
-
-    @property
-    def hardware_name(self) -> str:
-        return self.chameleon.node_type or self.chameleon.flavor or ""
-
-    @property
-    def gpu(self) -> bool:
-        return self.accelerator in ("nvidia", "amd")
+    def normalized(self) -> dict[str, Any]:
+        """Every default filled in, as plain data (stable key order)."""
+        return self.model_dump(mode="json")
 
 
 # Hints for pydantic's own errors, by field path (placeholders: {n} = list index).
@@ -217,7 +204,9 @@ def _hint(path: tuple[Any, ...], kind: str, ctx: dict[str, Any]) -> str:
     if kind == "extra_forbidden":
         parent = _model_at(path[:-1])
         if parent is not None:
-            return "remove it; keys allowed here: " + ", ".join(parent.model_fields)
+            close = difflib.get_close_matches(str(path[-1]), list(parent.model_fields), n=1)
+            meant = f"did you mean {close[0]}? " if close else ""
+            return meant + "remove it; keys allowed here: " + ", ".join(parent.model_fields)
         return "remove it"
     if kind == "missing":
         return "add it"
@@ -441,7 +430,10 @@ def validate(data: Any, lines: dict[tuple[str, ...], int] | None = None,
         for check in RULES:
             problems.extend(check(spec))
     if problems:
-        raise SpecError([_with_line(p, lines or {}) for p in problems], source)
+        located = [_with_line(p, lines or {}) for p in problems]
+        # In the order a reader meets them in the file; problems without a line come last.
+        located.sort(key=lambda p: (p.line is None, p.line or 0))
+        raise SpecError(located, source)
     return spec
 
 
@@ -455,7 +447,7 @@ def _with_line(problem: Problem, lines: dict[tuple[str, ...], int]) -> Problem:
 
 def normalized(spec: Spec) -> dict[str, Any]:
     """The spec with every default filled in, as plain data (stable key order)."""
-    return spec.model_dump(mode="json")
+    return spec.normalized()
 
 
 def json_schema() -> dict[str, Any]:

@@ -11,11 +11,17 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import StateError
-from .render import SPEC_COPY, STATE_DIR, Tree
 
+if TYPE_CHECKING:
+    from .render import Tree
+
+# Every name under .repro-gen/ lives here and nowhere else.
+STATE_DIR = ".repro-gen"
+SPEC_COPY = f"{STATE_DIR}/spec.yaml"
 STATE_FILE = f"{STATE_DIR}/state.json"
 BASE_FILE = f"{STATE_DIR}/last-render.json"
 
@@ -71,3 +77,18 @@ def read(out_dir: Path) -> State | None:
         raw = _load_json(base_path)
         base = {p: c.encode("utf-8") for p, c in raw.items()}
     return State(summary.get("generator_version", "?"), summary.get("spec_sha256", ""), base)
+
+
+def recorded_spec(out_dir: Path) -> dict[str, Any] | None:
+    """The normalized spec of the last render into out_dir, or None (first render, or unreadable:
+    the three-way merge then treats every file as it does today)."""
+    path = out_dir / SPEC_COPY
+    if not path.is_file() or path.is_symlink():
+        return None
+    import yaml
+
+    try:
+        data = yaml.load(path.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, yaml.YAMLError):
+        return None
+    return data if isinstance(data, dict) else None

@@ -8,18 +8,18 @@ overwritten without `force`, and no write leaves the output directory or follows
 
 from __future__ import annotations
 
-import difflib
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
-import merge3
+from typing import TYPE_CHECKING
 
 from . import state as state_mod
 from .errors import UnsafePathError
 from .manifest import safe_relative
-from .render import RenderedFile, Tree
+
+if TYPE_CHECKING:
+    from .render import RenderedFile, Tree
 
 # Status of a file in the plan, in the order the summary table lists them.
 CREATED, UPDATED, MERGED, OVERWRITTEN, REMOVED, CONFLICT, KEPT, UNCHANGED = (
@@ -41,22 +41,36 @@ class Action:
         return self.status in (CREATED, UPDATED, MERGED, OVERWRITTEN, CONFLICT, REMOVED)
 
 
-def target(out_dir: Path, rel: str) -> Path:
-    """The absolute path for rel inside out_dir, refusing anything that escapes it."""
+def target(out_dir: Path, rel: str, checked: set[str] | None = None) -> Path:
+    """The absolute path for rel inside out_dir, refusing anything that escapes it.
+
+    `checked` holds the folders already found not to be links during one plan or apply, so that
+    each is looked at once rather than once per file below it.
+    """
     rel = safe_relative(rel, "output path") if rel else rel
-    path = out_dir
-    for part in rel.split("/"):
-        path = path / part
-        if path.is_symlink():
+    path = str(out_dir)
+    parts = rel.split("/")
+    for i, part in enumerate(parts):
+        path = os.path.join(path, part)
+        last = i == len(parts) - 1
+        if not last and checked is not None and path in checked:
+            continue
+        if os.path.islink(path):
             raise UnsafePathError(f"{path} is a symbolic link; repro-gen never writes through links")
-    if path.exists() and not path.is_file():
+        if not last and checked is not None and os.path.isdir(path):
+            checked.add(path)
+    if os.path.exists(path) and not os.path.isfile(path):
         raise UnsafePathError(f"{path} exists and is not a regular file")
-    return path
+    return Path(path)
 
 
-def _read(out_dir: Path, rel: str) -> bytes | None:
-    path = target(out_dir, rel)
-    return path.read_bytes() if path.exists() else None
+def _read(out_dir: Path, rel: str, checked: set[str] | None = None) -> bytes | None:
+    path = target(out_dir, rel, checked)
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        return None
 
 
 # How a conflict is marked: the user's side first, then the generator's.
@@ -73,6 +87,8 @@ def has_conflict_markers(content: bytes) -> bool:
 
 def merge(base: bytes, yours: bytes, new: bytes) -> tuple[bytes, bool]:
     """Three-way merge; returns (content, had_conflicts). Conflicts keep both sides, marked."""
+    import merge3
+
     m = merge3.Merge3(base.decode().splitlines(True), yours.decode().splitlines(True),
                       new.decode().splitlines(True))
     conflicted = any(region[0] == "conflict" for region in m.merge_regions())
@@ -85,10 +101,11 @@ def plan(out_dir: Path, tree: Tree, force: bool = False) -> list[Action]:
     previous = state_mod.read(out_dir) if out_dir.exists() else None
     base = previous.base if previous else {}
     actions: list[Action] = []
+    checked: set[str] = set()
     for rel, rendered in tree.items():
-        actions.append(_plan_file(out_dir, rel, rendered, base.get(rel), force))
+        actions.append(_plan_file(out_dir, rel, rendered, base.get(rel), force, checked))
     for rel in sorted(set(base) - set(tree)):
-        old = _read(out_dir, rel)
+        old = _read(out_dir, rel, checked)
         if old is None:
             continue
         if old == base[rel] or force:
@@ -99,9 +116,9 @@ def plan(out_dir: Path, tree: Tree, force: bool = False) -> list[Action]:
 
 
 def _plan_file(out_dir: Path, rel: str, rendered: RenderedFile, base: bytes | None,
-               force: bool) -> Action:
+               force: bool, checked: set[str]) -> Action:
     new, mode = rendered.content, rendered.mode
-    old = _read(out_dir, rel)
+    old = _read(out_dir, rel, checked)
     if old is None:
         if base is not None and not force:
             return Action(rel, KEPT, None, None, mode, "you deleted it; --force restores it")
@@ -148,17 +165,21 @@ def _atomic_write(path: Path, content: bytes, mode: int) -> None:
 def apply(out_dir: Path, tree: Tree, actions: list[Action]) -> None:
     """Carry out a plan, then record this render as the base of the next one."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    checked: set[str] = set()  # re-checked: the disk may have changed since plan
     for action in actions:
-        path = target(out_dir, action.path)  # re-checked: the disk may have changed since plan
         if action.status == REMOVED:
-            path.unlink()
+            target(out_dir, action.path, checked).unlink()
         elif action.writes and action.new is not None:
-            _atomic_write(path, action.new, action.mode)
+            _atomic_write(target(out_dir, action.path, checked), action.new, action.mode)
+    # Only what changes is written: an unchanged re-render leaves the state files alone too.
     for rel, content in state_mod.State.from_tree(tree).files().items():
-        _atomic_write(target(out_dir, rel), content, 0o644)
+        if _read(out_dir, rel, checked) != content:
+            _atomic_write(target(out_dir, rel, checked), content, 0o644)
 
 
 def diff(action: Action) -> str:
+    import difflib
+
     old = (action.old or b"").decode(errors="replace").splitlines(True)
     new_bytes = action.new if action.new is not None else (b"" if action.status == REMOVED
                                                             else action.old or b"")

@@ -162,3 +162,51 @@ def test_render_defaults_output_to_project_name(tmp_path, monkeypatch):
     result = invoke("render", str(spec))
     assert result.exit_code == 0, result.output
     assert (tmp_path / "here-study" / "README.md").is_file()
+
+
+def test_init_site_answer_is_case_insensitive(tmp_path):
+    out = tmp_path / "spec.yaml"
+    answers = "\n".join(["cpu-study", "chi@uc", "", "1", "24", "sklearn", "minio", "n", "n"]) + "\n"
+    result = invoke("init", "-o", str(out), input=answers)
+    assert result.exit_code == 0, result.output
+    assert load(out).chameleon.site == "CHI@UC"
+    scripted = invoke("init", "--defaults", "--set", "chameleon.site=chi@tacc", "-o",
+                      str(tmp_path / "set.yaml"))
+    assert scripted.exit_code == 0, scripted.output
+    assert load(tmp_path / "set.yaml").chameleon.site == "CHI@TACC"
+
+
+def test_init_kvm_ssh_question_offers_no_empty_default_and_shows_the_format(tmp_path):
+    out = tmp_path / "spec.yaml"
+    answers = "\n".join([
+        "kvm-study", "KVM@TACC", "m1.large", "1", "24",
+        "",                       # empty: asked again (no default to accept)
+        "198.51.100.7/24",        # host bits set: the hint shows how to answer at this prompt
+        "203.0.113.7/32,198.51.100.0/24",
+        "sklearn", "minio", "n", "n",
+    ]) + "\n"
+    result = invoke("init", "-o", str(out), input=answers)
+    assert result.exit_code == 0, result.output
+    ssh_prompts = [line for line in result.output.splitlines() if "SSH" in line]
+    assert ssh_prompts and all("[]" not in line for line in ssh_prompts), result.output
+    assert "comma-separated" in ssh_prompts[0] and "203.0.113.7/32," in ssh_prompts[0]
+    assert "comma-separated CIDRs, e.g. 203.0.113.7/32,198.51.100.0/24" in result.output
+    assert "ssh_cidrs: [" not in result.output  # the YAML form is for spec files, not this prompt
+    assert load(out).chameleon.ssh_cidrs == ["203.0.113.7/32", "198.51.100.0/24"]
+
+
+def test_console_script_exits_with_the_commands_code(tmp_path):
+    """`run` (the console script) flushes its output and leaves with main's exit code."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("version: 1\nproject:\n  name: exit-study\n")
+    cmd = [sys.executable, "-m", "repro_gen"]
+    ok = subprocess.run([*cmd, "validate", str(spec)], capture_output=True, text=True)
+    assert ok.returncode == 0 and "valid" in ok.stdout
+    usage = subprocess.run([*cmd, "validate"], capture_output=True, text=True)
+    assert usage.returncode == 64 and "Usage:" in usage.stderr
+    missing = subprocess.run([*cmd, "validate", str(tmp_path / "nope.yaml")], capture_output=True,
+                             text=True)
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
+    out = tmp_path / "repo"
+    subprocess.run([*cmd, "render", str(spec), "-o", str(out)], check=True, capture_output=True)
+    assert (out / "README.md").is_file() and (out / ".repro-gen" / "state.json").is_file()

@@ -162,8 +162,50 @@ def test_no_traceback_without_debug_and_traceback_with_it(tmp_path):
 
 def test_missing_file_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(main, ["validate", str(tmp_path / "nope.yaml")])
-    assert result.exit_code == 2
+    assert result.exit_code == 1  # README: 1 other errors (an unreadable file), 2 invalid spec
     assert "does not exist" in result.output and "repro-gen init" in result.output
+
+
+@pytest.mark.parametrize("command", ["validate", "render"])
+def test_unreadable_file_exits_1_and_invalid_spec_exits_2(tmp_path, command):
+    folder = tmp_path / "a-folder.yaml"
+    folder.mkdir()
+    not_utf8 = tmp_path / "latin1.yaml"
+    not_utf8.write_bytes(b"project:\n  description: caf\xe9\n")
+    invalid = tmp_path / "invalid.yaml"
+    invalid.write_text("project:\n  name: Bad Name\n")
+    for path, code in ((folder, 1), (not_utf8, 1), (invalid, 2)):
+        result = CliRunner().invoke(main, [command, str(path), *(
+            ["-o", str(tmp_path / "out")] if command == "render" else [])])
+        assert result.exit_code == code, (path, result.output)
+        assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args", [["validate"], ["render", "spec.yaml", "--bogus"], ["--bogus"],
+                                  ["no-such-command"], ["schema", "--format", "xml"]])
+def test_usage_errors_exit_64(args):
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 64, result.output
+    assert "Usage:" in result.output
+
+
+def test_problems_are_listed_in_line_order(tmp_path):
+    # Field order in the model is project, chameleon, training; the file puts them otherwise.
+    path = tmp_path / "spec.yaml"
+    path.write_text("training:\n  seed: -1\nchameleon:\n  node_count: 99\n"
+                    "project:\n  name: Bad Name\n")
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2
+    lines = [int(line.split(":")[1]) for line in result.output.splitlines() if line.startswith(str(path))]
+    assert lines == sorted(lines) and len(lines) == 3, result.output
+
+
+def test_misspelt_key_gets_a_suggestion(tmp_path):
+    path = tmp_path / "spec.yaml"
+    path.write_text("project:\n  name: abc\nchameleon:\n  node_tpye: gpu_rtx_6000\n")
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "chameleon.node_tpye: unknown key — did you mean node_type?" in result.output
 
 
 def test_valid_examples_validate(tmp_path):

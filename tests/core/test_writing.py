@@ -277,3 +277,78 @@ def test_writes_are_atomic_no_temp_files_left(tmp_path):
     out = tmp_path / "repo"
     render(write_spec(tmp_path), out)
     assert not [p for p in out.rglob(".repro-gen-*")]
+
+
+def test_unchanged_rerender_rewrites_nothing_not_even_the_state_files(tmp_path):
+    spec, out = write_spec(tmp_path), tmp_path / "repo"
+    render(spec, out)
+    before = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.rglob("*") if p.is_file()}
+    result = render(spec, out)
+    assert result.exit_code == 0, result.output
+    after = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert (out / STATE_FILE) in after and (out / BASE_FILE) in after
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"project": {"name": "other-study"}}, "project.name"),
+    ({"chameleon": {"site": "CHI@TACC"}}, "chameleon.site"),
+])
+def test_another_projects_spec_needs_force(tmp_path, change, field):
+    out = tmp_path / "repo"
+    render(write_spec(tmp_path), out)
+    before = snapshot(out)
+    other = tmp_path / "other.yaml"
+    data = {**SPEC, "project": {**SPEC["project"], **change.get("project", {})}}
+    if "chameleon" in change:
+        data["chameleon"] = change["chameleon"]
+    other.write_text(yaml.safe_dump(data))
+    for extra in ((), ("--dry-run",)):
+        result = render(other, out, *extra)
+        assert result.exit_code == 6, result.output
+        assert field in result.output and "--force" in result.output
+        assert snapshot(out) == before
+    forced = render(other, out, "--force")
+    assert forced.exit_code == 0, forced.output
+    assert snapshot(out) != before
+
+
+def test_same_project_with_other_settings_renders_without_force(tmp_path):
+    out = tmp_path / "repo"
+    render(write_spec(tmp_path), out)
+    assert render(write_spec(tmp_path, description="other words"), out).exit_code == 0
+
+
+def test_render_into_is_the_library_entry_point(tmp_path, monkeypatch):
+    from repro_gen import spec as spec_mod
+    from repro_gen.errors import ProjectMismatchError
+    from repro_gen.project import render_into
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("REPRO_GEN_NO_CACHE", raising=False)
+    spec = spec_mod.validate(SPEC)
+    dry = render_into(spec, tmp_path / "repo", dry_run=True)
+    assert dry.dry_run and not (tmp_path / "repo").exists()
+    result = render_into(spec, tmp_path / "repo")
+    assert not result.conflicts and (tmp_path / "repo" / STATE_FILE).is_file()
+    assert {a.status for a in render_into(spec, tmp_path / "repo").actions} == {"unchanged"}
+    other = spec_mod.validate({**SPEC, "project": {"name": "someone-else"}})
+    with pytest.raises(ProjectMismatchError) as err:
+        render_into(other, tmp_path / "repo")
+    assert err.value.differences == [("project.name", "merge-study", "someone-else")]
+
+
+def test_render_itself_writes_no_cache(tmp_path, monkeypatch):
+    """`render` is pure; the caller saves what it compiled (`render_into` does, after writing)."""
+    from repro_gen import cache, manifest
+    from repro_gen import spec as spec_mod
+    from repro_gen.render import environment, render
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("REPRO_GEN_NO_CACHE", raising=False)
+    environment.cache_clear()
+    environment(manifest.blueprints_root()).cache.clear()
+    render(spec_mod.validate(SPEC))
+    assert not (tmp_path / "cache").exists()
+    cache.save()
+    assert any((tmp_path / "cache" / "repro-gen").rglob("*.cache"))
