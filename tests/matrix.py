@@ -1,8 +1,9 @@
 """The whole matrix of spec choices: site × accelerator × framework × artifact store × node count.
 
 Every combination the spec accepts is rendered; checks then run once per distinct set of the files
-they look at (most combinations share their Terraform, say), and name every combination behind a
-failure.
+they look at (`groups`: most combinations share their Terraform, say), or, for checks that look at
+one file at a time, once per distinct file content (`distinct_files`), and name every combination
+behind a failure.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import fnmatch
 import hashlib
 import itertools
 import json
-from collections.abc import Iterable
+import subprocess
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,3 +146,77 @@ def one_per(groups_: list[Group], key) -> list[Group]:
         if value not in seen:
             seen[value] = group
     return list(seen.values())
+
+
+def _names(combos: list[Combo], total: int) -> str:
+    """Every combination's id, or "all N combinations" when they are all the trees checked."""
+    ids = sorted({c.id for c in combos})
+    if len(ids) == total > 4:
+        return f"all {total} combinations"
+    return ", ".join(ids)
+
+
+@dataclass
+class Variant:
+    """One distinct content of a file (plus whatever else the check depends on, see
+    `distinct_files`): `path` is one copy of it, `where` every (combination, relative path) that
+    renders it."""
+
+    path: Path
+    rel: str
+    where: list[tuple[Combo, str]]
+    total: int  # how many trees were looked at
+
+    @property
+    def label(self) -> str:
+        """Each relative path this content is rendered at, with every combination behind it."""
+        by_rel: dict[str, list[Combo]] = {}
+        for combo, rel in self.where:
+            by_rel.setdefault(rel, []).append(combo)
+        return "; ".join(f"{rel} [{_names(combos, self.total)}]" for rel, combos in sorted(by_rel.items()))
+
+
+def distinct_files(trees: dict[Combo, Path], patterns: Iterable[str],
+                   key: Callable[[str, Path], object] | None = None) -> list[Variant]:
+    """The rendered files matching any of `patterns`, one `Variant` per distinct content.
+
+    For a check whose outcome depends on more than the bytes (the file name, its mode), `key`
+    returns that extra part from (relative path, path); files are then the same variant only when
+    both the content and the key agree.
+    """
+    patterns = tuple(patterns)
+    by_digest: dict[tuple[str, object], Variant] = {}
+    for combo, root in trees.items():
+        for path in rendered_files(root):
+            rel = path.relative_to(root).as_posix()
+            if not any(fnmatch.fnmatch(rel, pat) for pat in patterns):
+                continue
+            digest = (hashlib.sha256(path.read_bytes()).hexdigest(), key(rel, path) if key else None)
+            if digest in by_digest:
+                by_digest[digest].where.append((combo, rel))
+            else:
+                by_digest[digest] = Variant(path, rel, [(combo, rel)], len(trees))
+    return list(by_digest.values())
+
+
+def run_per_file(argv: list[str], variants: list[Variant], **kwargs: Any) -> list[str]:
+    """Run a linter that judges each file on its own once over one copy of each variant; the
+    findings, each under the label of the variant it is about (the linter's report lines must start
+    with the copy's path, as in `path:line:col: ...`). A failure that names no file is reported
+    with every variant it ran on."""
+    if not variants:
+        return []
+    out = subprocess.run([*argv, *(str(v.path) for v in variants)], capture_output=True, text=True,
+                         **kwargs)
+    if out.returncode == 0:
+        return []
+    report = out.stdout + out.stderr
+    found: dict[int, list[str]] = {}
+    for line in report.splitlines():
+        for i, variant in enumerate(variants):
+            if line.startswith(f"{variant.path}:"):
+                found.setdefault(i, []).append(line)
+    if not found:
+        return [f"{argv[0]} failed ({out.returncode}) on "
+                f"{'; '.join(v.label for v in variants)}:\n{report}"]
+    return [f"{variants[i].label}:\n" + "\n".join(lines) for i, lines in sorted(found.items())]

@@ -38,13 +38,26 @@ def test_lint_configuration_is_strict(ansible_groups):
         assert "warn_list" not in config and "enable_list" not in config, group.ids
 
 
-def test_yamllint_is_clean(ansible_groups):
-    require("yamllint")
+def _yamllint_config(rel: str, path: Path) -> bytes:
+    """The ansible/.yamllint of the tree that holds `path` (each file is linted by its own)."""
+    root = Path(str(path).removesuffix(rel))
+    return (root / "ansible/.yamllint").read_bytes()
+
+
+def test_yamllint_is_clean(matrix_trees):
+    """What `yamllint --strict .` in ansible/ lints (every *.yml, *.yaml and .yamllint below it), each
+    distinct file once, with its tree's ansible/.yamllint."""
+    yamllint = require("yamllint")
+    variants = [v for v in matrix.distinct_files(matrix_trees, ["ansible/*"], key=_yamllint_config)
+                if v.path.name.endswith((".yml", ".yaml")) or v.path.name == ".yamllint"]
+    by_config: dict[bytes, list[matrix.Variant]] = {}
+    for variant in variants:
+        by_config.setdefault(_yamllint_config(variant.rel, variant.path), []).append(variant)
     failures = []
-    for group in ansible_groups:
-        proc = run(["yamllint", "--strict", "-f", "parsable", "."], cwd=group.root / "ansible")
-        if proc.returncode != 0:
-            failures.append(f"[{group.ids}]\n{proc.stdout}{proc.stderr}")
+    for same_config in by_config.values():
+        config = Path(str(same_config[0].path).removesuffix(same_config[0].rel)) / "ansible/.yamllint"
+        failures += matrix.run_per_file([yamllint, "--strict", "-f", "parsable", "-c", str(config)],
+                                        same_config)
     assert not failures, "\n".join(failures)
 
 
@@ -90,8 +103,12 @@ EXPECTED_ROLES = {
 
 
 def test_site_yml_applies_roles_by_host_group(matrix_trees):
+    parsed: dict[str, list] = {}  # each distinct site.yml is parsed once; every combination checked
     for combo, tree in matrix_trees.items():
-        plays = yaml.safe_load((tree / "ansible/site.yml").read_text())
+        text = (tree / "ansible/site.yml").read_text()
+        if text not in parsed:
+            parsed[text] = yaml.safe_load(text)
+        plays = parsed[text]
         by_hosts = [(p["hosts"], p) for p in plays]
         assert [h for h, _ in by_hosts] == ["nodes", "head", "nodes"], combo.id
         assert [r["role"] for r in plays[0]["roles"]] == EXPECTED_ROLES[combo.accelerator], combo.id

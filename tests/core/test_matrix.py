@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -51,42 +50,39 @@ class _AnyTagLoader(yaml.SafeLoader):
 _AnyTagLoader.add_multi_constructor("!", lambda loader, suffix, node: loader.construct_scalar(node))
 
 
-def _files(root: Path, *suffixes: str) -> list[Path]:
-    return [p for p in matrix.rendered_files(root) if p.name.endswith(suffixes)]
+def _by_name(rel: str, path: Path) -> str:
+    """Linters may treat a file by its name (`__init__.py`, the extension): keep names apart."""
+    return path.name
 
 
 def test_every_yaml_and_json_file_parses(matrix_trees):
     failures = []
-    for group in matrix.groups(matrix_trees, ["*.yml", "*.yaml", "*.json"]):
-        for path in _files(group.root, ".yml", ".yaml"):
-            try:
-                list(yaml.load_all(path.read_text(), Loader=_AnyTagLoader))
-            except yaml.YAMLError as exc:
-                failures.append(f"{path.relative_to(group.root)} [{group.ids}]: {exc}")
-        for path in _files(group.root, ".json"):
-            try:
-                json.loads(path.read_text())
-            except ValueError as exc:
-                failures.append(f"{path.relative_to(group.root)} [{group.ids}]: {exc}")
+    for variant in matrix.distinct_files(matrix_trees, ["*.yml", "*.yaml", "*.json"],
+                                         key=lambda rel, path: rel.endswith(".json")):
+        text = variant.path.read_text()
+        try:
+            if variant.rel.endswith(".json"):
+                json.loads(text)
+            else:
+                list(yaml.load_all(text, Loader=_AnyTagLoader))
+        except (yaml.YAMLError, ValueError) as exc:
+            failures.append(f"{variant.label}: {exc}")
     assert not failures, "\n".join(failures)
 
 
 def test_python_compiles_and_passes_ruff(matrix_trees):
     ruff = shutil.which("ruff")
     failures = []
-    for group in matrix.groups(matrix_trees, ["*.py"]):
-        sources = _files(group.root, ".py")
-        for path in sources:
-            try:
-                compile(path.read_text(), str(path), "exec")
-            except SyntaxError as exc:
-                failures.append(f"{path.relative_to(group.root)} [{group.ids}]: {exc}")
-        if ruff and sources:
-            out = subprocess.run([ruff, "check", "--no-cache", "--isolated", "--select", "E,F,W,B",
-                                  "--line-length", "110", *map(str, sources)],
-                                 capture_output=True, text=True)
-            if out.returncode != 0:
-                failures.append(f"ruff [{group.ids}]:\n{out.stdout}")
+    variants = matrix.distinct_files(matrix_trees, ["*.py"], key=_by_name)
+    for variant in variants:
+        try:
+            compile(variant.path.read_text(), str(variant.path), "exec")
+        except SyntaxError as exc:
+            failures.append(f"{variant.label}: {exc}")
+    if ruff:
+        failures += [f"ruff {finding}" for finding in matrix.run_per_file(
+            [ruff, "check", "--no-cache", "--isolated", "--select", "E,F,W,B", "--line-length", "110",
+             "--output-format", "concise"], variants)]
     assert not failures, "\n".join(failures)
 
 
@@ -94,13 +90,8 @@ def test_shell_scripts_pass_shellcheck(matrix_trees):
     shellcheck = shutil.which("shellcheck")
     if not shellcheck:
         pytest.skip("shellcheck is not installed (apt-get install shellcheck)")
-    failures = []
-    for group in matrix.groups(matrix_trees, ["*.sh"]):
-        scripts = _files(group.root, ".sh")
-        if scripts:
-            out = subprocess.run([shellcheck, *map(str, scripts)], capture_output=True, text=True)
-            if out.returncode != 0:
-                failures.append(f"[{group.ids}]:\n{out.stdout}")
+    variants = matrix.distinct_files(matrix_trees, ["*.sh"], key=_by_name)
+    failures = matrix.run_per_file([shellcheck, "--format", "gcc"], variants)
     assert not failures, "\n".join(failures)
 
 
@@ -108,26 +99,25 @@ def test_text_files_are_clean(matrix_trees):
     """LF only, a final newline, no trailing whitespace, no leftover template syntax."""
     failures = []
     leftover = re.compile(r"\[\[\s.*\s\]\]|\[%.*%\]|\[#.*#\]")
-    for group in matrix.groups(matrix_trees, ["*"]):
-        for path in matrix.rendered_files(group.root):
-            rel = path.relative_to(group.root).as_posix()
-            text = path.read_text()
-            if "\r" in text or (text and not text.endswith("\n")):
-                failures.append(f"{rel}: line endings")
-            if any(line != line.rstrip() for line in text.splitlines()):
-                failures.append(f"{rel}: trailing whitespace")
-            if not rel.endswith((".json", ".py", ".sh")) and leftover.search(text):
-                failures.append(f"{rel}: leftover template delimiters")
-    assert not failures, "\n".join(sorted(set(failures)))
+    exempt = (".json", ".py", ".sh")  # where [[ ]], [% %] or [# #] are ordinary syntax
+    for variant in matrix.distinct_files(matrix_trees, ["*"],
+                                         key=lambda rel, path: rel.endswith(exempt)):
+        text = variant.path.read_text()
+        if "\r" in text or (text and not text.endswith("\n")):
+            failures.append(f"{variant.label}: line endings")
+        if any(line != line.rstrip() for line in text.splitlines()):
+            failures.append(f"{variant.label}: trailing whitespace")
+        if not variant.rel.endswith(exempt) and leftover.search(text):
+            failures.append(f"{variant.label}: leftover template delimiters")
+    assert not failures, "\n".join(sorted(failures))
 
 
 def test_executable_bits(matrix_trees):
     failures = []
-    for group in matrix.groups(matrix_trees, ["*"]):
-        for path in matrix.rendered_files(group.root):
-            executable = bool(path.stat().st_mode & 0o111)
-            shebang = path.read_bytes()[:2] == b"#!"
-            if executable != shebang:
-                failures.append(f"{path.relative_to(group.root)}: executable={executable}, "
-                                f"shebang={shebang}")
-    assert not failures, "\n".join(sorted(set(failures)))
+    for variant in matrix.distinct_files(matrix_trees, ["*"],
+                                         key=lambda rel, path: bool(path.stat().st_mode & 0o111)):
+        executable = bool(variant.path.stat().st_mode & 0o111)
+        shebang = variant.path.read_bytes()[:2] == b"#!"
+        if executable != shebang:
+            failures.append(f"{variant.label}: executable={executable}, shebang={shebang}")
+    assert not failures, "\n".join(sorted(failures))
