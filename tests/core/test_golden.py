@@ -1,4 +1,7 @@
-"""Rendered examples match the reviewed golden trees byte for byte, and rendering is deterministic."""
+"""Rendered examples match the reviewed golden trees, and rendering is deterministic.
+
+Templated files are byte-compared with their stored copies; verbatim copies of blueprint files
+are compared by sha256 with each tree's VERBATIM list, as are the blueprint files themselves."""
 
 from __future__ import annotations
 
@@ -6,21 +9,53 @@ import json
 
 import pytest
 
+from repro_gen import manifest
 from repro_gen.loader import load
 from repro_gen.render import render
 from repro_gen.specdata import SpecRecord
-from tests.golden import EXAMPLES, GOLDEN, expected_files
+from tests.golden import EXAMPLES, GOLDEN, VERBATIM, copy_sources, expected, expected_files, sha256, stored
+
+REGENERATE = "run `make golden` and review the diff"
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_example_matches_golden_tree(example):
-    expected = expected_files(example)
-    golden_dir = GOLDEN / example.stem
-    on_disk = {p.relative_to(golden_dir).as_posix(): p.read_bytes()
-               for p in golden_dir.rglob("*") if p.is_file()}
-    assert sorted(on_disk) == sorted(expected), "file list changed: run `make golden` and review"
-    changed = [rel for rel in expected if on_disk[rel] != expected[rel]]
-    assert not changed, f"rendered output differs from golden: {changed}; `make golden` + review"
+    files, verbatim = expected(example)
+    on_disk, listed = stored(example.stem)
+    assert sorted(on_disk) == sorted(files), f"file list changed: {REGENERATE}"
+    changed = [rel for rel in files if on_disk[rel] != files[rel]]
+    assert not changed, f"rendered output differs from golden: {changed}; {REGENERATE}"
+    assert sorted(listed) == sorted(verbatim), f"verbatim file list changed: {REGENERATE}"
+    changed = [f"{rel}: rendered {verbatim[rel]}, {VERBATIM} says {listed[rel]}"
+               for rel in verbatim if listed[rel] != verbatim[rel]]
+    assert not changed, f"verbatim copies differ from golden: {changed}; {REGENERATE}"
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_listed_blueprint_files_are_unchanged(example):
+    """Each verbatim file a golden tree lists is still, byte for byte, its blueprint file: a
+    changed blueprint file fails here until `make golden` records it (and the diff shows it)."""
+    root = manifest.blueprints_root()
+    _, listed = stored(example.stem)
+    assert listed, f"{GOLDEN / example.stem / VERBATIM} lists no files"
+    sources = copy_sources()
+    wrong = []
+    for rel, copy in sorted(listed.items()):
+        blueprint = root / copy.source
+        if sources.get(rel) != copy.source:
+            wrong.append(f"{rel}: the manifest copies it from {sources.get(rel)}, not {copy.source}")
+        elif not blueprint.is_file():
+            wrong.append(f"{rel}: blueprints/{copy.source} is gone")
+        elif sha256(blueprint.read_bytes()) != copy.sha256:
+            wrong.append(f"{rel}: blueprints/{copy.source} changed")
+    assert not wrong, "\n".join(wrong) + f"\n{REGENERATE}"
+
+
+def test_golden_trees_store_no_verbatim_copy():
+    """Stored files are the templated ones only; a verbatim copy is listed, not stored."""
+    for example in EXAMPLES:
+        on_disk, listed = stored(example.stem)
+        assert not set(on_disk) & set(listed), example.stem
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)

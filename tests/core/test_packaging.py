@@ -11,7 +11,7 @@ import venv
 import pytest
 
 from tests.conftest import ROOT
-from tests.golden import GOLDEN
+from tests.golden import sha256, stored
 
 
 @pytest.mark.slow
@@ -35,7 +35,9 @@ def test_wheel_install_renders_the_golden_tree(tmp_path):
     out = tmp_path / "out"
     subprocess.run([env_dir / "bin" / "repro-gen", "render", str(ROOT / "examples/minimal.yaml"),
                     "-o", str(out)], check=True, capture_output=True, text=True, cwd=tmp_path, env=env)
-    golden = GOLDEN / "minimal"
-    expected = {p.relative_to(golden): p.read_bytes() for p in golden.rglob("*") if p.is_file()}
-    for rel, content in expected.items():
+    files, verbatim = stored("minimal")
+    for rel, content in files.items():
         assert (out / rel).read_bytes() == content, rel
+    for rel, copy in verbatim.items():
+        assert sha256((out / rel).read_bytes()) == copy.sha256, rel
+        assert (out / rel).stat().st_mode & 0o777 == copy.mode, rel
