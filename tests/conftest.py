@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,22 +10,12 @@ from repro_gen.loader import load
 from repro_gen.project import render_into
 
 from . import matrix
+from .support.skips import require  # noqa: F401 (one skip-or-fail helper, used from here)
 
 pytest_plugins = ["tests.support.plugin"]
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
-
-
-def require(tool: str, why: str = "") -> str:
-    """The path of an external tool, or a skip that names it (a failure when CI requires it)."""
-    path = shutil.which(tool)
-    if path:
-        return path
-    message = f"{tool} is not installed{': ' + why if why else ''}"
-    if os.environ.get("REPRO_GEN_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{message} (REPRO_GEN_REQUIRE_SERVICES=1)")
-    pytest.skip(message)
 
 
 def render_spec_file(path: Path, out_dir: Path) -> Path:

@@ -20,6 +20,7 @@ import pytest
 
 from tests import matrix
 from tests.conftest import ROOT, require
+from tests.support.skips import REQUIRE_DOCKER, skip_or_fail
 
 IMAGE = os.environ.get("MOLECULE_IMAGE", "local/debian-systemd:bookworm")
 
@@ -45,9 +46,7 @@ def _docker_ready() -> None:
     elif subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True).returncode != 0:
         problem = f"image {IMAGE} is missing (testbed/images.sh builds it)"
     if problem:
-        if os.environ.get("REPRO_GEN_REQUIRE_SERVICES") == "1":
-            pytest.fail(problem)
-        pytest.skip(problem)
+        skip_or_fail(problem, REQUIRE_DOCKER)
 
 
 # Scenarios of roles from other blueprint families, run by those families' tests.

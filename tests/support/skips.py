@@ -1,8 +1,14 @@
-"""Skip a test for a missing service, or fail it where the service is required."""
+"""Skip a test for a missing tool or service, or fail it where that is required (as in CI).
+
+The one place that decides between the two: `skip_or_fail`. `REPRO_GEN_REQUIRE_DOCKER=1` makes a
+missing Docker engine, compose plugin or test image a failure; `REPRO_GEN_REQUIRE_SERVICES=1` makes
+every missing service or tool one (Docker included). `.ci/run` sets both.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 from typing import NoReturn
 
 import pytest
@@ -16,8 +22,18 @@ def required(env_var: str) -> bool:
     return os.environ.get(env_var, "").strip().lower() not in ("", "0", "false", "no")
 
 
-def skip_or_fail(reason: str, env_var: str) -> NoReturn:
-    """Skip with ``reason``; fail instead when ``env_var`` is set (as in CI)."""
-    if required(env_var):
-        pytest.fail(f"{reason} (failing instead of skipping because {env_var}=1)", pytrace=False)
+def skip_or_fail(reason: str, env_var: str = REQUIRE_SERVICES) -> NoReturn:
+    """Skip with ``reason``; fail instead when ``env_var`` (or REPRO_GEN_REQUIRE_SERVICES, which
+    requires everything) is set."""
+    for var in dict.fromkeys((env_var, REQUIRE_SERVICES)):
+        if required(var):
+            pytest.fail(f"{reason} (failing instead of skipping because {var}=1)", pytrace=False)
     pytest.skip(reason)
+
+
+def require(tool: str, why: str = "") -> str:
+    """The path of an external tool on PATH, or a skip that names it (a failure when required)."""
+    path = shutil.which(tool)
+    if path:
+        return path
+    skip_or_fail(f"{tool} is not installed{': ' + why if why else ''}", REQUIRE_SERVICES)

@@ -176,5 +176,21 @@ def test_require_docker_fails_when_required(monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(pytest.fail.Exception, match="engine not running"):
         dk.require_docker()
     monkeypatch.setenv("REPRO_GEN_REQUIRE_DOCKER", "0")
+    monkeypatch.setenv("REPRO_GEN_REQUIRE_SERVICES", "1")  # requires every service, Docker too
+    with pytest.raises(pytest.fail.Exception, match="engine not running"):
+        dk.require_docker()
+    monkeypatch.delenv("REPRO_GEN_REQUIRE_SERVICES")
     with pytest.raises(pytest.skip.Exception, match="engine not running"):
         dk.require_docker()
+
+
+def test_require_tool_skips_or_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import require
+
+    monkeypatch.setenv("REPRO_GEN_REQUIRE_SERVICES", "1")
+    with pytest.raises(pytest.fail.Exception, match="no-such-tool-here is not installed: a reason"):
+        require("no-such-tool-here", "a reason")
+    monkeypatch.delenv("REPRO_GEN_REQUIRE_SERVICES")
+    with pytest.raises(pytest.skip.Exception, match="no-such-tool-here is not installed"):
+        require("no-such-tool-here")
+    assert require("sh").endswith("/sh")

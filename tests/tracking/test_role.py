@@ -11,6 +11,7 @@ import pytest
 
 from tests import matrix
 from tests.conftest import require
+from tests.support.skips import REQUIRE_DOCKER, skip_or_fail
 
 ROLE = "ansible/roles/mlflow_stack"
 # Everything the role copies or reads, so a group is one distinct thing to converge.
@@ -21,10 +22,7 @@ PATTERNS = (f"{ROLE}/*", f"{ROLE}/*/*", f"{ROLE}/*/*/*", "compose/tracking.yml",
 def _docker_image(tag: str) -> None:
     require("docker")
     if subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode != 0:
-        message = f"image {tag} is missing (build it with testbed/images.sh)"
-        if os.environ.get("REPRO_GEN_REQUIRE_SERVICES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail(f"image {tag} is missing (build it with testbed/images.sh)", REQUIRE_DOCKER)
 
 
 def test_role_passes_ansible_lint_production(matrix_trees):
