@@ -163,6 +163,24 @@ def announce(run_id: str, experiment_id: str, experiment: str, facts: dict[str, 
     print("\n".join(lines), flush=True)
 
 
+def open_run(experiment_id: str, resume_run_id: str | None) -> mlflow.ActiveRun:
+    """Start a new run in the experiment, or reopen `resume_run_id`.
+
+    A new run gets MLflow's context tags (user, source name and type, ...) except its git ones:
+    finding those, MLflow imports GitPython and asks git again what provenance.collect has just
+    asked, and provenance.record sets the same mlflow.source.git.* tags from its answers."""
+    run_id = resume_run_id
+    if run_id is None and not os.environ.get("MLFLOW_RUN_ID"):
+        try:
+            from mlflow.tracking.context.git_context import GitRunContext
+            from mlflow.tracking.context.registry import resolve_tags
+        except ImportError:  # another MLflow layout: let start_run resolve every tag itself
+            return mlflow.start_run(experiment_id=experiment_id)
+        run_id = MlflowClient().create_run(
+            experiment_id, tags=resolve_tags(ignore=[GitRunContext])).info.run_id
+    return mlflow.start_run(run_id=run_id)
+
+
 @dataclass
 class Session:
     """What a training script needs after start(): config, run id, resume point, GPU decision."""
@@ -198,15 +216,14 @@ def start(framework: str, argv: list[str] | None = None, description: str = "") 
     experiment_id = set_experiment(config["experiment"])
     provenance.enable_system_metrics()
     resumed = args.resume_run_id is not None
-    run = mlflow.start_run(run_id=args.resume_run_id, experiment_id=None if resumed else experiment_id)
+    run = open_run(experiment_id, args.resume_run_id)
     announce(run.info.run_id, run.info.experiment_id, config["experiment"], facts)
     buffer = MetricBuffer(run.info.run_id)
     finished = False
     try:
         provenance.record(facts, artifacts, seed=seed, expect_gpu=expect_gpu,
-                          expect_gpu_source=source, resumed=resumed)
-        if not resumed:
-            mlflow.log_params({k: v for k, v in flatten(config).items() if k != "seed"})
+                          expect_gpu_source=source, resumed=resumed,
+                          params={k: v for k, v in flatten(config).items() if k != "seed"})
         session = Session(config, run.info.run_id, resumed, args.stop_after_steps, facts, buffer)
         yield session
         finished = True
