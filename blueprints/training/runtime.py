@@ -101,9 +101,13 @@ def seed_everything(seed: int) -> None:
               " make train and make train-local set it", file=sys.stderr)
 
 
+def _checkpoint_path(run_id: str) -> Path:
+    return Path(os.environ.get("REPRO_CHECKPOINT_DIR") or PROJECT_ROOT / "checkpoints") / run_id
+
+
 def checkpoint_dir(run_id: str) -> Path:
-    root = Path(os.environ.get("REPRO_CHECKPOINT_DIR") or PROJECT_ROOT / "checkpoints")
-    path = root / run_id
+    """This run's local checkpoint folder (created): checkpoints are written here, then uploaded."""
+    path = _checkpoint_path(run_id)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -231,6 +235,9 @@ def start(framework: str, argv: list[str] | None = None, description: str = "") 
         buffer.close()
         if finished and not session.stopped:
             mlflow.end_run("FINISHED")
+            # Every checkpoint is in the run's artifacts; a failed or stopped run keeps its local
+            # copies (below), a finished one no longer needs them.
+            clean_local_checkpoints(session)
             print(f"MLflow run {run.info.run_id} finished", flush=True)
         elif finished:
             # Stopped on purpose (--stop-after-steps): marked KILLED, as a preempted run would be;
@@ -321,4 +328,5 @@ def download_checkpoint(session: Session) -> Path | None:
 
 
 def clean_local_checkpoints(session: Session) -> None:
-    shutil.rmtree(checkpoint_dir(session.run_id), ignore_errors=True)
+    """Delete the run's local checkpoint folder (its checkpoints stay in the run's artifacts)."""
+    shutil.rmtree(_checkpoint_path(session.run_id), ignore_errors=True)
