@@ -19,6 +19,7 @@ import collections
 import contextlib
 import os
 import random
+import shlex
 import shutil
 import sys
 import tempfile
@@ -149,7 +150,10 @@ def announce(run_id: str, experiment_id: str, experiment: str, facts: dict[str, 
     """Say where the run is and what it will record, before the first step."""
     uri = mlflow.get_tracking_uri()
     if uri.startswith("sqlite:"):
-        where = f"mlflow ui --backend-store-uri {uri}   (then http://127.0.0.1:5000)"
+        # This interpreter has mlflow (the venv's `mlflow` script need not be on PATH), and the
+        # store's URI is absolute: the command works from any folder.
+        ui = shlex.join([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri])
+        where = f"{ui}   (then http://127.0.0.1:5000; or make mlflow-ui-local)"
     else:
         # Inside the node the server is http://mlflow:5000; you reach it through `make mlflow-ui`.
         ui = os.environ.get("REPRO_UI_URL", "http://127.0.0.1:5000")

@@ -5,6 +5,10 @@ tiny training run for each of lightning, TensorFlow and transformers where they 
 from __future__ import annotations
 
 import importlib.util
+import shlex
+import subprocess
+import sys
+from pathlib import Path
 
 import mlflow
 import pytest
@@ -122,3 +126,22 @@ def test_finished_run_deletes_its_local_checkpoints_a_stopped_one_keeps_them(tmp
     assert not local.exists(), "a finished run's checkpoints are in its artifacts, not on disk"
     assert "checkpoints/latest/state.pkl" in {
         f.path for f in client.list_artifacts(run.info.run_id, "checkpoints/latest")}
+    # The command it prints to browse the run works from any folder: this interpreter (the
+    # venv's `mlflow` need not be on PATH) and the store's absolute path.
+    (view,) = [line for line in resumed.stdout.splitlines() if line.strip().startswith("view:")]
+    argv = shlex.split(view.split("view:", 1)[1].split("   (")[0])
+    assert argv[:4] == [sys.executable, "-m", "mlflow", "ui"]
+    assert argv[4:] == ["--backend-store-uri", f"sqlite:///{repo / 'mlruns' / 'mlflow.db'}"]
+    assert Path(argv[5].removeprefix("sqlite:///")).is_absolute()
+
+
+def test_local_ui_command_works_from_any_folder(tmp_path):
+    repo = rendered_checkout(spec_for("sklearn"), tmp_path / "repo")
+    (repo / ".venv-train").mkdir()
+    (repo / ".venv-train" / ".installed").touch()  # as after `make train-local`: nothing to install
+    done = subprocess.run(["make", "-s", "-n", "-C", str(repo), "mlflow-ui-local"], cwd=tmp_path,
+                          capture_output=True, text=True, check=True)
+    (command,) = [line for line in done.stdout.splitlines() if " ui " in line]
+    assert shlex.split(command) == [f"{repo}/.venv-train/bin/mlflow", "ui", "--backend-store-uri",
+                                    f"sqlite:///{repo}/mlruns/mlflow.db", "--host", "127.0.0.1",
+                                    "--port", "5000"]
