@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shlex
 import shutil
 import socket
@@ -33,11 +34,15 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import mlflow
+from mlflow.entities import Param, RunTag
+from mlflow.tracking import MlflowClient
 
 # The OpenStack metadata service every Chameleon instance can reach. Overridable so that tests (and
 # other clouds) can point it elsewhere; the timeout is capped so a missing service never stalls a run.
@@ -57,11 +62,12 @@ def absent(why: str) -> str:
     return f"{ABSENT} ({why})"
 
 
-def _run(cmd: list[str], cwd: Path | None = None, timeout: float = GIT_TIMEOUT_S) -> str | None:
+def _run(cmd: list[str], cwd: Path | None = None, timeout: float = GIT_TIMEOUT_S,
+         env: dict[str, str] | None = None) -> str | None:
     """stdout of a command, or None when it is missing, fails or takes too long."""
     try:
         done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                              check=False)
+                              check=False, env=env)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout if done.returncode == 0 else None
@@ -80,30 +86,49 @@ def strip_credentials(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+def _git_env() -> dict[str, str]:
+    # Read-only: never take the index lock to write back refreshed stat data (a user's `git commit`
+    # meanwhile would fail on it, and the git commands below run at the same time).
+    return {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+
+
 def _git(repo: Path, *args: str) -> str | None:
     # The repository is often owned by another user inside the container: trust it explicitly
     # for these read-only commands instead of failing with "dubious ownership".
-    return _run(["git", "-c", f"safe.directory={repo}", "-C", str(repo), *args])
+    return _run(["git", "-c", f"safe.directory={repo}", "-C", str(repo), *args], env=_git_env())
+
+
+def _git_remote(repo: Path, branch: str) -> str:
+    remote_name = (_git(repo, "config", "--get", f"branch.{branch}.remote") or "origin").strip()
+    return (_git(repo, "remote", "get-url", remote_name) or "").strip()
 
 
 def git_facts(start: Path) -> tuple[Facts, dict[str, str]]:
     """(facts, artifacts) of the git repository containing `start`."""
     if shutil.which("git") is None:
         return {"git.commit": absent("git is not installed")}, {}
-    top = _run(["git", "-c", "safe.directory=*", "-C", str(start), "rev-parse", "--show-toplevel"])
-    if top is None:
-        return {"git.commit": absent(f"{start} is not inside a git repository")}, {}
-    repo = Path(top.strip())
-    commit = (_git(repo, "rev-parse", "HEAD") or "").strip()
-    if not commit:
+    # Top level, commit and branch in one call; it fails without a commit (or outside a repository).
+    head = _run(["git", "-c", "safe.directory=*", "-C", str(start), "rev-parse", "--show-toplevel",
+                 "HEAD", "--abbrev-ref", "HEAD"], env=_git_env())
+    lines = (head or "").splitlines()
+    if len(lines) != 3 or not lines[1].strip():
+        top = _run(["git", "-c", "safe.directory=*", "-C", str(start), "rev-parse", "--show-toplevel"],
+                   env=_git_env())
+        if top is None:
+            return {"git.commit": absent(f"{start} is not inside a git repository")}, {}
         return {"git.commit": absent("the repository has no commit yet")}, {}
-    branch = (_git(repo, "rev-parse", "--abbrev-ref", "HEAD") or "").strip()
-    remote_name = (_git(repo, "config", "--get", f"branch.{branch}.remote") or "origin").strip()
-    remote = (_git(repo, "remote", "get-url", remote_name) or "").strip()
-    # --porcelain lists staged, unstaged and untracked changes; `git diff --quiet` would miss two.
-    status = _git(repo, "status", "--porcelain", "--untracked-files=all") or ""
-    untracked = _git(repo, "ls-files", "--others", "--exclude-standard") or ""
-    diff = _git(repo, "diff", "HEAD", "--binary") or ""
+    repo, commit, branch = Path(lines[0].strip()), lines[1].strip(), lines[2].strip()
+    # The rest are independent: run them side by side (each is mostly git's start-up time).
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="provenance-git") as pool:
+        remote_job = pool.submit(_git_remote, repo, branch)
+        # --porcelain lists staged, unstaged and untracked changes; `git diff --quiet` would miss two.
+        status_job = pool.submit(_git, repo, "status", "--porcelain", "--untracked-files=all")
+        untracked_job = pool.submit(_git, repo, "ls-files", "--others", "--exclude-standard")
+        diff_job = pool.submit(_git, repo, "diff", "HEAD", "--binary")
+        remote = remote_job.result()
+        status = status_job.result() or ""
+        untracked = untracked_job.result() or ""
+        diff = diff_job.result() or ""
     facts = {
         "git.commit": commit,
         "git.branch": branch if branch and branch != "HEAD" else absent("detached HEAD"),
@@ -118,13 +143,74 @@ def git_facts(start: Path) -> tuple[Facts, dict[str, str]]:
 
 # ----- environment -------------------------------------------------------------------------------
 
+# A header line as the `email` parser that importlib.metadata uses sees one (email.feedparser).
+_HEADER_LINE = re.compile(r"^(From |[\041-\071\073-\176]*:|[\t ])")
+
+
+def _name_and_version(path: Path) -> tuple[str | None, str | None] | None:
+    """Name and Version of the distribution whose metadata folder (or egg-info file) is `path`,
+    from the header block alone; None when only the full parser would be sure (folded or odd
+    headers, undecodable text). Reads METADATA, else PKG-INFO, as importlib.metadata does."""
+    for candidate in (path / "METADATA", path / "PKG-INFO", path):
+        try:
+            with candidate.open(encoding="utf-8") as handle:
+                fields: dict[str, str] = {}
+                last = None
+                empty = True
+                for line in handle:
+                    empty = False
+                    if line == "\n" or not _HEADER_LINE.match(line):
+                        break  # the blank line (or first non-header line) ends the headers
+                    if line[0] in " \t":
+                        if last in ("name", "version"):
+                            return None  # folded value: leave it to the email parser
+                        continue
+                    if len(fields) == 2:
+                        break  # both found, and neither is folded
+                    if line.startswith("From "):
+                        last = None
+                        continue
+                    key, _, value = line.partition(":")
+                    if not key:
+                        return None  # a header without a name: the parser's defect handling
+                    last = key.lower()
+                    if last in ("name", "version") and last not in fields:
+                        fields[last] = value.lstrip(" \t").rstrip("\r\n")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
+            continue
+        except (OSError, UnicodeDecodeError):
+            return None
+        if empty:
+            continue  # an empty METADATA falls through to PKG-INFO, as in importlib.metadata
+        return fields.get("name"), fields.get("version")
+    return None, None
+
+
 def installed_packages() -> str:
-    """`name==version` for every installed distribution, sorted (what `pip freeze` shows)."""
+    """`name==version` for every installed distribution, sorted (what `pip freeze` shows).
+
+    The same set and spelling as iterating importlib.metadata.distributions() and reading each
+    one's `metadata["Name"]` and `version`, but reading only the header lines of each metadata
+    file, once: parsing every full METADATA (long descriptions included) cost most of the
+    provenance capture. Distributions found twice (the importlib_metadata backport adds a second
+    finder over the same folders) are read once."""
     seen: dict[str, str] = {}
+    read: set[str] = set()
     for dist in metadata.distributions():
-        name = dist.metadata["Name"]
+        path = getattr(dist, "_path", None)
+        fast = None
+        if isinstance(path, Path):
+            if str(path) in read:
+                continue
+            read.add(str(path))
+            fast = _name_and_version(path)
+        if fast is not None:
+            name, version = fast
+        else:  # another kind of finder, or headers only the email parser reads right
+            meta = dist.metadata  # .get: the importlib_metadata backport raises on a missing key
+            name, version = meta.get("Name"), meta.get("Version")
         if name:
-            seen.setdefault(name.lower(), f"{name}=={dist.version}")
+            seen.setdefault(name.lower(), f"{name}=={version}")
     return "".join(line + "\n" for _, line in sorted(seen.items()))
 
 
@@ -213,7 +299,13 @@ def system_facts() -> Facts:
     }
 
 
-def nvidia_facts() -> tuple[Facts, dict[str, str]]:
+def nvidia_smi_q() -> str | None:
+    """The full `nvidia-smi -q` report, or None without nvidia-smi (or when it fails)."""
+    return _run(["nvidia-smi", "-q"], timeout=30) if shutil.which("nvidia-smi") else None
+
+
+def nvidia_facts(smi: Callable[[], str | None] = nvidia_smi_q) -> tuple[Facts, dict[str, str]]:
+    """NVML's view of the GPUs, plus `nvidia-smi -q` from `smi` (collect runs it beside the rest)."""
     facts: Facts = {}
     try:
         import pynvml
@@ -239,9 +331,9 @@ def nvidia_facts() -> tuple[Facts, dict[str, str]]:
     else:
         facts["gpu.driver"] = absent("nvidia-ml-py is not installed")
     artifacts = {}
-    smi = _run(["nvidia-smi", "-q"], timeout=30) if shutil.which("nvidia-smi") else None
-    if smi is not None:
-        artifacts["nvidia-smi-q.txt"] = smi
+    report = smi()
+    if report is not None:
+        artifacts["nvidia-smi-q.txt"] = report
     else:
         facts["gpu.nvidia_smi"] = absent("nvidia-smi not found or failed")
     facts.setdefault("gpu.count", 0)
@@ -426,23 +518,34 @@ def check_gpu(facts: Facts, expected: bool, accelerator: str) -> None:
 # ----- recording ---------------------------------------------------------------------------------
 
 def collect(framework: str, accelerator: str, start: Path) -> tuple[Facts, dict[str, str]]:
-    """Every fact and artifact, without touching MLflow (cheap enough to run before training)."""
+    """Every fact and artifact, without touching MLflow (cheap enough to run before training).
+
+    What waits on other processes or the network (git, `nvidia-smi -q`, the metadata service)
+    runs in threads while this one lists packages and asks the framework."""
     facts: Facts = {}
     artifacts: dict[str, str] = {}
-    git, git_files = git_facts(start)
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="provenance") as pool:
+        git_job = pool.submit(git_facts, start)
+        chameleon_job = pool.submit(chameleon_facts)
+        smi_job = pool.submit(nvidia_smi_q) if accelerator != "amd" else None
+        environment = environment_facts()
+        packages = installed_packages()
+        fw = framework_facts(framework)
+        system = system_facts()
+        if smi_job is None:
+            gpu, gpu_files = amd_facts()
+        else:  # NVML is asked on CPU nodes too: it reports "no driver", which is a fact worth having
+            gpu, gpu_files = nvidia_facts(smi_job.result)
+        git, git_files = git_job.result()
+        cham, cham_files = chameleon_job.result()
     facts.update(git)
     artifacts.update(git_files)
-    facts.update(environment_facts())
-    artifacts["requirements-installed.txt"] = installed_packages()
-    facts.update(framework_facts(framework))
-    facts.update(system_facts())
-    if accelerator == "amd":
-        gpu, gpu_files = amd_facts()
-    else:  # NVML is asked on CPU nodes too: it reports "no driver", which is a fact worth having
-        gpu, gpu_files = nvidia_facts()
+    facts.update(environment)
+    artifacts["requirements-installed.txt"] = packages
+    facts.update(fw)
+    facts.update(system)
     facts.update(gpu)
     artifacts.update(gpu_files)
-    cham, cham_files = chameleon_facts()
     facts.update(cham)
     artifacts.update(cham_files)
     facts.update(repro_gen_facts(find_project_root(start)))
@@ -467,9 +570,12 @@ def python_hash_seed() -> str:
 
 
 def record(facts: Facts, artifacts: dict[str, str], *, seed: int, expect_gpu: bool,
-           expect_gpu_source: str, resumed: bool = False) -> None:
+           expect_gpu_source: str, resumed: bool = False,
+           params: dict[str, Any] | None = None) -> None:
     """Write the facts to the active MLflow run: tags `repro.*`, MLflow's own source tags, artifacts
-    under provenance/. A resumed run keeps its original tags and adds a snapshot per resume."""
+    under provenance/. A resumed run keeps its original tags and adds a snapshot per resume.
+
+    A new run also gets the seed and `params` as parameters, in the same request as the tags."""
     facts = {**facts, "run.seed": seed, "run.python_hash_seed": python_hash_seed(),
              "run.expect_gpu": expect_gpu,
              "run.expect_gpu_source": expect_gpu_source}
@@ -494,8 +600,12 @@ def record(facts: Facts, artifacts: dict[str, str], *, seed: int, expect_gpu: bo
                 tags["mlflow.source.git.branch"] = facts["git.branch"]
             if not str(facts.get("git.remote")).startswith(ABSENT):
                 tags["mlflow.source.git.repoURL"] = facts["git.remote"]
-        mlflow.set_tags(tags)
-        mlflow.log_params({"seed": seed})
+        # One batch for tags and parameters: each request is a transaction (a commit, with an
+        # fsync, in the local SQLite store).
+        all_params = {"seed": seed, **(params or {})}
+        MlflowClient().log_batch(
+            run.info.run_id, params=[Param(key, str(value)) for key, value in all_params.items()],
+            tags=[RunTag(key, value) for key, value in tags.items()])
     with tempfile.TemporaryDirectory(prefix="provenance-") as tmp:
         out = Path(tmp)
         (out / "facts.json").write_text(json.dumps(facts, indent=2, sort_keys=True, default=str) + "\n")

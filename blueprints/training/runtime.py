@@ -19,6 +19,7 @@ import collections
 import contextlib
 import os
 import random
+import shlex
 import shutil
 import sys
 import tempfile
@@ -101,9 +102,13 @@ def seed_everything(seed: int) -> None:
               " make train and make train-local set it", file=sys.stderr)
 
 
+def _checkpoint_path(run_id: str) -> Path:
+    return Path(os.environ.get("REPRO_CHECKPOINT_DIR") or PROJECT_ROOT / "checkpoints") / run_id
+
+
 def checkpoint_dir(run_id: str) -> Path:
-    root = Path(os.environ.get("REPRO_CHECKPOINT_DIR") or PROJECT_ROOT / "checkpoints")
-    path = root / run_id
+    """This run's local checkpoint folder (created): checkpoints are written here, then uploaded."""
+    path = _checkpoint_path(run_id)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -145,7 +150,10 @@ def announce(run_id: str, experiment_id: str, experiment: str, facts: dict[str, 
     """Say where the run is and what it will record, before the first step."""
     uri = mlflow.get_tracking_uri()
     if uri.startswith("sqlite:"):
-        where = f"mlflow ui --backend-store-uri {uri}   (then http://127.0.0.1:5000)"
+        # This interpreter has mlflow (the venv's `mlflow` script need not be on PATH), and the
+        # store's URI is absolute: the command works from any folder.
+        ui = shlex.join([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri])
+        where = f"{ui}   (then http://127.0.0.1:5000; or make mlflow-ui-local)"
     else:
         # Inside the node the server is http://mlflow:5000; you reach it through `make mlflow-ui`.
         ui = os.environ.get("REPRO_UI_URL", "http://127.0.0.1:5000")
@@ -161,6 +169,24 @@ def announce(run_id: str, experiment_id: str, experiment: str, facts: dict[str, 
                 site=facts.get("chameleon.site", "?"), gen=facts.get("repro_gen.version", "?")),
     ]
     print("\n".join(lines), flush=True)
+
+
+def open_run(experiment_id: str, resume_run_id: str | None) -> mlflow.ActiveRun:
+    """Start a new run in the experiment, or reopen `resume_run_id`.
+
+    A new run gets MLflow's context tags (user, source name and type, ...) except its git ones:
+    finding those, MLflow imports GitPython and asks git again what provenance.collect has just
+    asked, and provenance.record sets the same mlflow.source.git.* tags from its answers."""
+    run_id = resume_run_id
+    if run_id is None and not os.environ.get("MLFLOW_RUN_ID"):
+        try:
+            from mlflow.tracking.context.git_context import GitRunContext
+            from mlflow.tracking.context.registry import resolve_tags
+        except ImportError:  # another MLflow layout: let start_run resolve every tag itself
+            return mlflow.start_run(experiment_id=experiment_id)
+        run_id = MlflowClient().create_run(
+            experiment_id, tags=resolve_tags(ignore=[GitRunContext])).info.run_id
+    return mlflow.start_run(run_id=run_id)
 
 
 @dataclass
@@ -198,15 +224,14 @@ def start(framework: str, argv: list[str] | None = None, description: str = "") 
     experiment_id = set_experiment(config["experiment"])
     provenance.enable_system_metrics()
     resumed = args.resume_run_id is not None
-    run = mlflow.start_run(run_id=args.resume_run_id, experiment_id=None if resumed else experiment_id)
+    run = open_run(experiment_id, args.resume_run_id)
     announce(run.info.run_id, run.info.experiment_id, config["experiment"], facts)
     buffer = MetricBuffer(run.info.run_id)
     finished = False
     try:
         provenance.record(facts, artifacts, seed=seed, expect_gpu=expect_gpu,
-                          expect_gpu_source=source, resumed=resumed)
-        if not resumed:
-            mlflow.log_params({k: v for k, v in flatten(config).items() if k != "seed"})
+                          expect_gpu_source=source, resumed=resumed,
+                          params={k: v for k, v in flatten(config).items() if k != "seed"})
         session = Session(config, run.info.run_id, resumed, args.stop_after_steps, facts, buffer)
         yield session
         finished = True
@@ -214,6 +239,9 @@ def start(framework: str, argv: list[str] | None = None, description: str = "") 
         buffer.close()
         if finished and not session.stopped:
             mlflow.end_run("FINISHED")
+            # Every checkpoint is in the run's artifacts; a failed or stopped run keeps its local
+            # copies (below), a finished one no longer needs them.
+            clean_local_checkpoints(session)
             print(f"MLflow run {run.info.run_id} finished", flush=True)
         elif finished:
             # Stopped on purpose (--stop-after-steps): marked KILLED, as a preempted run would be;
@@ -304,4 +332,5 @@ def download_checkpoint(session: Session) -> Path | None:
 
 
 def clean_local_checkpoints(session: Session) -> None:
-    shutil.rmtree(checkpoint_dir(session.run_id), ignore_errors=True)
+    """Delete the run's local checkpoint folder (its checkpoints stay in the run's artifacts)."""
+    shutil.rmtree(_checkpoint_path(session.run_id), ignore_errors=True)

@@ -5,6 +5,10 @@ tiny training run for each of lightning, TensorFlow and transformers where they 
 from __future__ import annotations
 
 import importlib.util
+import shlex
+import subprocess
+import sys
+from pathlib import Path
 
 import mlflow
 import pytest
@@ -103,3 +107,41 @@ def test_tiny_training_run_on_cpu(framework, tmp_path, monkeypatch):
     mlflow.set_tracking_uri(f"sqlite:///{repo / 'mlruns' / 'mlflow.db'}")
     models = mlflow.search_logged_models(experiment_ids=[run.info.experiment_id], output_format="list")
     assert any(m.source_run_id == run.info.run_id for m in models)
+
+
+@pytest.mark.slow
+def test_finished_run_deletes_its_local_checkpoints_a_stopped_one_keeps_them(tmp_path):
+    repo = rendered_checkout(spec_for("sklearn"), tmp_path / "repo")
+    args = ["--set", "train.steps=6", "--set", "train.checkpoint_every=2", "--set", "train.eval_every=2"]
+    stopped = run_train(repo, LOCAL, *args, "--stop-after-steps", "3")
+    assert stopped.returncode == 0, stopped.stderr[-3000:]
+    _, (run,) = local_runs(repo, "prov-study")
+    assert run.info.status == "KILLED"
+    local = repo / "checkpoints" / run.info.run_id
+    assert (local / "state.pkl").is_file(), "a stopped run must keep its checkpoint to resume from"
+    resumed = run_train(repo, LOCAL, *args, "--resume-run-id", run.info.run_id)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    client, (run,) = local_runs(repo, "prov-study")
+    assert run.info.status == "FINISHED"
+    assert not local.exists(), "a finished run's checkpoints are in its artifacts, not on disk"
+    assert "checkpoints/latest/state.pkl" in {
+        f.path for f in client.list_artifacts(run.info.run_id, "checkpoints/latest")}
+    # The command it prints to browse the run works from any folder: this interpreter (the
+    # venv's `mlflow` need not be on PATH) and the store's absolute path.
+    (view,) = [line for line in resumed.stdout.splitlines() if line.strip().startswith("view:")]
+    argv = shlex.split(view.split("view:", 1)[1].split("   (")[0])
+    assert argv[:4] == [sys.executable, "-m", "mlflow", "ui"]
+    assert argv[4:] == ["--backend-store-uri", f"sqlite:///{repo / 'mlruns' / 'mlflow.db'}"]
+    assert Path(argv[5].removeprefix("sqlite:///")).is_absolute()
+
+
+def test_local_ui_command_works_from_any_folder(tmp_path):
+    repo = rendered_checkout(spec_for("sklearn"), tmp_path / "repo")
+    (repo / ".venv-train").mkdir()
+    (repo / ".venv-train" / ".installed").touch()  # as after `make train-local`: nothing to install
+    done = subprocess.run(["make", "-s", "-n", "-C", str(repo), "mlflow-ui-local"], cwd=tmp_path,
+                          capture_output=True, text=True, check=True)
+    (command,) = [line for line in done.stdout.splitlines() if " ui " in line]
+    assert shlex.split(command) == [f"{repo}/.venv-train/bin/mlflow", "ui", "--backend-store-uri",
+                                    f"sqlite:///{repo}/mlruns/mlflow.db", "--host", "127.0.0.1",
+                                    "--port", "5000"]

@@ -197,6 +197,87 @@ def test_outside_git_is_recorded_as_absent(provenance, tmp_path):
     assert facts["git.commit"].startswith("absent (") and artifacts == {}
 
 
+
+def test_repository_without_commit_is_recorded_as_such(provenance, tmp_path):
+    git(tmp_path, "init", "-q")
+    (tmp_path / "sub").mkdir()
+    facts, artifacts = provenance.git_facts(tmp_path / "sub")
+    assert facts == {"git.commit": "absent (the repository has no commit yet)"} and artifacts == {}
+
+
+def test_branch_remote_detached_head_and_root(provenance, tmp_path):
+    repo = tmp_path / "r"
+    (repo / "sub").mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "--allow-empty", "-m", "0")
+    git(repo, "remote", "add", "origin", "https://origin.example/lab/a.git")
+    git(repo, "remote", "add", "upstream", "https://bob:pw@upstream.example/lab/b.git")
+    git(repo, "config", "branch.main.remote", "upstream")
+    facts, _ = provenance.git_facts(repo / "sub")
+    assert facts["git.root"] == str(repo.resolve())
+    assert facts["git.branch"] == "main"
+    assert facts["git.remote"] == "https://upstream.example/lab/b.git"  # the branch's, no password
+    git(repo, "checkout", "-q", "--detach")
+    facts, _ = provenance.git_facts(repo)
+    assert facts["git.branch"] == "absent (detached HEAD)"
+    assert facts["git.remote"] == "https://origin.example/lab/a.git"  # origin, as for no branch
+    assert facts["git.commit"] == git(repo, "rev-parse", "HEAD").strip()
+
+
+# ----- installed packages --------------------------------------------------------------------------
+
+def _listing_through_importlib_metadata() -> str:
+    """What the package listing must equal: importlib.metadata's parsed Name and version."""
+    from importlib import metadata
+
+    seen: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata.get("Name")  # the importlib_metadata backport raises on a missing key
+        if name:
+            seen.setdefault(name.lower(), f"{name}=={dist.version}")
+    return "".join(line + "\n" for _, line in sorted(seen.items()))
+
+
+def test_package_listing_equals_importlib_metadata_here(provenance):
+    listing = provenance.installed_packages()
+    assert listing == _listing_through_importlib_metadata()
+    assert "mlflow==" in listing.lower() and len(listing.splitlines()) > 20
+
+
+def _dist(folder: Path, name: str, files: dict[str, str]) -> None:
+    (folder / name).mkdir(parents=True)
+    for file, text in files.items():
+        (folder / name / file).write_text(text, encoding="utf-8")
+
+
+def test_package_listing_reads_headers_as_the_email_parser_does(provenance, tmp_path, monkeypatch):
+    first, second = tmp_path / "first", tmp_path / "second"
+    body = "\n" + "A long description.\nName: not-a-header-any-more\n" * 500
+    _dist(first, "plain-1.0.dist-info", {"METADATA": "Metadata-Version: 2.1\nName: Plain\n"
+                                         "Version: 1.0\nSummary: s\n" + body})
+    # Header names in any case; only the first Name counts; the header block ends at a blank line.
+    _dist(first, "odd_case-2.0.dist-info", {"METADATA": "metadata-version: 2.1\nNAME: odd_case\n"
+                                            "version:   2.0\nName: other\n\nVersion: 9\n"})
+    # Folded (continued) Name: left to the email parser, which keeps the fold.
+    _dist(first, "folded-3.0.dist-info", {"METADATA": "Metadata-Version: 2.1\nName: folded\n"
+                                          " -name\nVersion: 3.0\n"})
+    # An empty METADATA falls through to PKG-INFO.
+    _dist(first, "fallback-4.0.dist-info", {"METADATA": "", "PKG-INFO": "Name: fallback\n"
+                                            "Version: 4.0\n"})
+    _dist(first, "legacy.egg-info", {"PKG-INFO": "Metadata-Version: 1.0\nName: legacy\n"
+                                     "Version: 0.1\n"})
+    (first / "single.egg-info").write_text("Metadata-Version: 1.0\nName: single\nVersion: 5\n")
+    # No Name at all: not listed. A line that is not a header ends the headers.
+    _dist(first, "nameless-1.dist-info", {"METADATA": "Metadata-Version: 2.1\nVersion: 1\n"})
+    _dist(first, "broken-1.dist-info", {"METADATA": "Version: 1\nnot a header\nName: broken\n"})
+    # The same project later on the path: the first one found wins.
+    _dist(second, "plain-0.5.dist-info", {"METADATA": "Name: plain\nVersion: 0.5\n"})
+    monkeypatch.setattr("sys.path", [str(first), str(second)])
+    listing = provenance.installed_packages()
+    assert listing == _listing_through_importlib_metadata()
+    assert listing.splitlines() == ["fallback==4.0", "folded", " -name==3.0", "legacy==0.1",
+                                    "odd_case==2.0", "Plain==1.0", "single==5"]
+
 # ----- GPU facts with stand-ins (no GPU on these machines) -----------------------------------------
 # STAND-INS: a fake `pynvml` module, and fake `nvidia-smi` / `rocm-smi` scripts on PATH, in the
 # shapes those tools produce. They prove the parsing and the "GPU expected, framework sees none"
