@@ -19,6 +19,7 @@ by a helper function, a []string held in a variable) stops it with an error rath
 from __future__ import annotations
 
 import argparse
+import itertools
 import re
 import subprocess
 import sys
@@ -128,28 +129,8 @@ def matching(src: str, i: int) -> int:
     raise GoParseError(f"no bracket closes offset {i}")
 
 
-def split_top(src: str, sep: str) -> list[str]:
-    """src split on sep where sep is outside brackets and literals; empty pieces dropped."""
-    parts, depth, start, j = [], 0, 0, 0
-    while j < len(src):
-        c = src[j]
-        if c in "\"'`":
-            j = _skip_literal(src, j)
-            continue
-        if c in _OPEN:
-            depth += 1
-        elif c in _CLOSE:
-            depth -= 1
-        elif c == sep and depth == 0:
-            parts.append(src[start:j])
-            start = j + 1
-        j += 1
-    parts.append(src[start:])
-    return [p.strip() for p in parts if p.strip()]
-
-
-def top_index(src: str, sep: str) -> int:
-    """Index of the first sep outside brackets and literals, or -1."""
+def _top_level(src: str, sep: str):
+    """Indices of each sep in src outside brackets and literals, in order."""
     depth, j = 0, 0
     while j < len(src):
         c = src[j]
@@ -161,9 +142,20 @@ def top_index(src: str, sep: str) -> int:
         elif c in _CLOSE:
             depth -= 1
         elif c == sep and depth == 0:
-            return j
+            yield j
         j += 1
-    return -1
+
+
+def split_top(src: str, sep: str) -> list[str]:
+    """src split on sep where sep is outside brackets and literals; empty pieces dropped."""
+    bounds = [-1, *_top_level(src, sep), len(src)]
+    parts = (src[a + 1:b].strip() for a, b in itertools.pairwise(bounds))
+    return [p for p in parts if p]
+
+
+def top_index(src: str, sep: str) -> int:
+    """Index of the first sep outside brackets and literals, or -1."""
+    return next(_top_level(src, sep), -1)
 
 
 def keyed(element: str) -> tuple[str, str]:
