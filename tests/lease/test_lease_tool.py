@@ -67,7 +67,7 @@ def test_bare_metal_request_body_and_tfvars(matrix_trees, tmp_path):
         assert abs((end - expected_end).total_seconds()) < 120
         assert body["reservations"] == [{
             "resource_type": "physical:host",
-            "resource_properties": '["==", "$node_type", "gpu_a100_pcie"]',
+            "resource_properties": '["==", "$node_type", "gpu_h100"]',
             "hypervisor_properties": "",
             "min": 2,
             "max": 2,
@@ -117,15 +117,15 @@ M1_LARGE = {"id": "m1l", "name": "m1.large", "vcpus": 4, "ram": 8192, "disk": 40
             "extra_specs": {}}
 KVM_H100 = {"resource_type": "flavor:instance", "flavor_id": H100_FLAVOR["id"], "amount": 1,
             "affinity": None}
-A100_X2 = {"resource_type": "physical:host", "min": 2, "max": 2,
-           "resource_properties": '["==", "$node_type", "gpu_a100_pcie"]'}
+H100_X2 = {"resource_type": "physical:host", "min": 2, "max": 2,
+           "resource_properties": '["==", "$node_type", "gpu_h100"]'}
 
 
 def test_existing_active_lease_is_reused(matrix_trees, tmp_path):
     tree = tree_for(matrix_trees, BAREMETAL, tmp_path / "t")
     state = State(region="CHI@TACC")
     other = state.add_lease("someone-else", "ACTIVE", {"resource_type": "physical:host"})
-    mine = state.add_lease("matrix-study", "ACTIVE", A100_X2)
+    mine = state.add_lease("matrix-study", "ACTIVE", H100_X2)
     with FakeOpenStack(state) as fake:
         proc = lease_tool(tree, fake, "create", *FAST)
         assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -138,7 +138,7 @@ def test_existing_active_lease_is_reused(matrix_trees, tmp_path):
 def test_a_pending_lease_of_the_same_name_is_waited_for_not_duplicated(matrix_trees, tmp_path):
     tree = tree_for(matrix_trees, BAREMETAL, tmp_path / "t")
     state = State(region="CHI@TACC", activate_after=2)
-    pending = state.add_lease("matrix-study", "PENDING", A100_X2)
+    pending = state.add_lease("matrix-study", "PENDING", H100_X2)
     with FakeOpenStack(state) as fake:
         proc = lease_tool(tree, fake, "create", *FAST)
         assert fake.state.sent("POST", "/v1/leases") == []
@@ -148,8 +148,8 @@ def test_a_pending_lease_of_the_same_name_is_waited_for_not_duplicated(matrix_tr
 
 
 @pytest.mark.parametrize(("reservation", "found"), [
-    ({**A100_X2, "min": 1, "max": 1}, "reserves 1 host(s)"),
-    ({**A100_X2, "resource_properties": '["==", "$node_type", "gpu_a100"]'},
+    ({**H100_X2, "min": 1, "max": 1}, "reserves 1 host(s)"),
+    ({**H100_X2, "resource_properties": '["==", "$node_type", "gpu_a100"]'},
      'hosts matching ["==", "$node_type", "gpu_a100"]'),
 ])
 def test_a_lease_that_reserves_something_else_is_not_reused(matrix_trees, tmp_path, reservation,
@@ -162,7 +162,7 @@ def test_a_lease_that_reserves_something_else_is_not_reused(matrix_trees, tmp_pa
         proc = lease_tool(tree, fake, "create", *FAST)
         assert fake.state.sent("POST", "/v1/leases") == []
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert found in proc.stderr and "the spec asks for 2 x gpu_a100_pcie" in proc.stderr
+    assert found in proc.stderr and "the spec asks for 2 x gpu_h100" in proc.stderr
     assert "delete --yes" in proc.stderr
     assert not (tree / "terraform" / "lease.auto.tfvars.json").exists()
 
@@ -183,7 +183,7 @@ def test_kvm_lease_with_another_flavor_is_not_reused(matrix_trees, tmp_path):
 def test_a_teammates_lease_of_the_same_name_is_never_reused_or_deleted(matrix_trees, tmp_path):
     tree = tree_for(matrix_trees, BAREMETAL, tmp_path / "t")
     state = State(region="CHI@TACC")
-    theirs = state.add_lease("matrix-study", "ACTIVE", A100_X2, user_id="teammate")
+    theirs = state.add_lease("matrix-study", "ACTIVE", H100_X2, user_id="teammate")
     with FakeOpenStack(state) as fake:
         for args in (("create", *FAST), ("delete", "--yes"), ("extend", "--hours", "2")):
             proc = lease_tool(tree, fake, *args)
@@ -258,8 +258,8 @@ def test_no_capacity_names_the_next_free_slot(matrix_trees, tmp_path):
     state = State(
         region="CHI@TACC",
         refuse_create="Not enough hosts available",
-        hosts=[{"id": "1", "node_type": "gpu_a100_pcie"}, {"id": "2", "node_type": "gpu_a100_pcie"},
-               {"id": "3", "node_type": "gpu_a100_pcie"}, {"id": "4", "node_type": "gpu_rtx_6000"}],
+        hosts=[{"id": "1", "node_type": "gpu_h100"}, {"id": "2", "node_type": "gpu_h100"},
+               {"id": "3", "node_type": "gpu_h100"}, {"id": "4", "node_type": "gpu_rtx_6000"}],
         allocations=[
             {"resource_id": "1", "reservations": [{"start_date": now.strftime(fmt),
                                                    "end_date": soon.strftime(fmt)}]},
@@ -373,7 +373,7 @@ def test_extension_follows_chameleons_window_and_limit(matrix_trees, tmp_path, l
     tree = tree_for(matrix_trees, BAREMETAL, tmp_path / "t")
     now = minute_now()
     state = State(region="CHI@TACC")
-    lease = state.add_lease("matrix-study", "ACTIVE", A100_X2, start=now - dt.timedelta(days=5),
+    lease = state.add_lease("matrix-study", "ACTIVE", H100_X2, start=now - dt.timedelta(days=5),
                             end=now + left)
     with FakeOpenStack(state) as fake:
         proc = lease_tool(tree, fake, "extend", "--hours", str(hours))
@@ -412,7 +412,7 @@ def test_a_creating_lease_is_waited_for(matrix_trees, tmp_path):
     """CREATING is Blazar's first status (blazar/status.py), not an ended lease."""
     tree = tree_for(matrix_trees, BAREMETAL, tmp_path / "t")
     state = State(region="CHI@TACC")
-    creating = state.add_lease("matrix-study", "CREATING", A100_X2)
+    creating = state.add_lease("matrix-study", "CREATING", H100_X2)
     with FakeOpenStack(state) as fake:
         proc = lease_tool(tree, fake, "create", "--timeout", "0.3", "--interval", "0.05")
         assert fake.state.sent("POST", "/v1/leases") == []
@@ -427,7 +427,7 @@ def test_a_creating_lease_is_waited_for(matrix_trees, tmp_path):
 def test_a_degraded_lease_is_reported(matrix_trees, tmp_path):
     tree = tree_for(matrix_trees, BAREMETAL, tmp_path / "t")
     state = State(region="CHI@TACC")
-    lease = state.add_lease("matrix-study", "ACTIVE", A100_X2)
+    lease = state.add_lease("matrix-study", "ACTIVE", H100_X2)
     lease["degraded"] = True
     lease["reservations"][0]["missing_resources"] = True
     with FakeOpenStack(state) as fake:

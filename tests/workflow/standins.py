@@ -133,8 +133,9 @@ def pinned_images(tree: Path) -> dict[str, str]:
     compose = (tree / "compose" / "tracking.yml").read_text()
     base = re.compile(r"^ARG BASE_IMAGE=(\S+)$", re.M)
     return {
-        "postgres": re.search(r"image: (postgres:\S+)", compose)[1],
-        "minio": re.search(r"image: (\S*minio/minio:\S+)", compose)[1],
+        # The compose file quotes its images (image: "postgres:17.6-bookworm").
+        "postgres": re.search(r'image: "?(postgres:[^\s"]+)', compose)[1],
+        "minio": re.search(r'image: "?([^\s"]*minio/minio:[^\s"]+)', compose)[1],
         "mlflow-base": base.search((tree / "docker/mlflow/Dockerfile").read_text())[1],
         "train-base": base.search((tree / "docker/train/Dockerfile").read_text())[1],
     }
