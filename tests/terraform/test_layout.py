@@ -12,7 +12,7 @@ import re
 
 import yaml
 
-from repro_gen import catalog
+from repro_gen import catalog, context
 from repro_gen import spec as spec_mod
 from tests import matrix
 
@@ -35,8 +35,10 @@ def test_shape_per_site_over_the_matrix(matrix_trees):
         port = res["openstack_networking_port_v2.node"]
         fip = res["openstack_networking_floatingip_v2.head"]
         where = group.ids
-        assert instance["count"] == port["count"] == "${var.node_count}", where
+        assert instance["count"] == port["count"] == "${length(var.node_names)}", where
         assert instance["network"] == [{"port": "${openstack_networking_port_v2.node[count.index].id}"}]
+        # Names come from the context (terraform.tfvars), not rebuilt in HCL.
+        assert instance["name"] == "${var.node_names[count.index]}", where
         assert instance["key_pair"] == "${var.key_pair}", where
         assert instance["image_name"] == "${var.image_name}", where
         assert "cloud-init.yaml" in instance["user_data"], where
@@ -85,7 +87,7 @@ def test_tfvars_carry_the_spec_values(matrix_trees):
         expected = {
             "cloud": spec.chameleon.cloud,
             "project_name": spec.project.name,
-            "node_count": spec.chameleon.node_count,
+            "node_names": context.node_names(spec),
             "image_name": spec.chameleon.image,
             "key_pair": spec.chameleon.key_pair,
         }

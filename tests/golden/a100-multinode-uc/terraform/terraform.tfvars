@@ -4,6 +4,6 @@
 
 cloud        = "chi_uc"
 project_name = "llm-finetune"
-node_count   = 2
+node_names   = ["llm-finetune-1", "llm-finetune-2"]
 image_name   = "CC-Ubuntu22.04-CUDA"
 key_pair     = "llm-finetune"

@@ -11,27 +11,23 @@
 # SSH with the key pair only (no passwords, see cloud-init.yaml), and services bound to
 # 127.0.0.1, reached over SSH tunnels (Docker's published ports go around firewalld).
 
-locals {
-  node_names = [for i in range(var.node_count) : format("%s-%d", var.project_name, i + 1)]
-}
-
 data "openstack_networking_network_v2" "this" {
   name = var.network_name
 }
 
 resource "openstack_networking_port_v2" "node" {
-  count = var.node_count
+  count = length(var.node_names)
 
-  name           = "${local.node_names[count.index]}-port"
-  description    = "Port of ${local.node_names[count.index]} on ${var.network_name}."
+  name           = "${var.node_names[count.index]}-port"
+  description    = "Port of ${var.node_names[count.index]} on ${var.network_name}."
   network_id     = data.openstack_networking_network_v2.this.id
   admin_state_up = true
 }
 
 resource "openstack_compute_instance_v2" "node" {
-  count = var.node_count
+  count = length(var.node_names)
 
-  name       = local.node_names[count.index]
+  name       = var.node_names[count.index]
   image_name = var.image_name
   key_pair   = var.key_pair
   user_data  = file("${path.module}/cloud-init.yaml")
@@ -59,5 +55,5 @@ resource "openstack_compute_instance_v2" "node" {
 resource "openstack_networking_floatingip_v2" "head" {
   pool        = var.floating_ip_pool
   port_id     = openstack_networking_port_v2.node[0].id
-  description = "Public address of ${local.node_names[0]}, the head node of ${var.project_name}."
+  description = "Public address of ${var.node_names[0]}, the head node of ${var.project_name}."
 }

@@ -4,6 +4,6 @@
 
 cloud        = "chi_tacc"
 project_name = "rocm-lightning"
-node_count   = 1
+node_names   = ["rocm-lightning-1"]
 image_name   = "CC-Ubuntu24.04-ROCm"
 key_pair     = "rocm-lightning"

@@ -15,7 +15,7 @@ variable "cloud" {
 }
 
 variable "project_name" {
-  description = "Project slug; prefixes every resource name (nodes are <project_name>-1 ... -N)."
+  description = "Project slug; tags every node (metadata project) and names the security group."
   type        = string
 
   validation {
@@ -24,13 +24,23 @@ variable "project_name" {
   }
 }
 
-variable "node_count" {
-  description = "Number of nodes; must equal the amount reserved by the lease. Node 1 is the head."
-  type        = number
+variable "node_names" {
+  description = "Instance names, one per reserved node (their number must equal the amount the lease reserved); the first is the head node."
+  type        = list(string)
 
   validation {
-    condition     = var.node_count >= 1 && var.node_count <= 8 && floor(var.node_count) == var.node_count
-    error_message = "The node_count must be a whole number from 1 to 8."
+    condition     = length(var.node_names) >= 1 && length(var.node_names) <= 8
+    error_message = "The node_names must list from 1 to 8 nodes."
+  }
+
+  validation {
+    condition     = alltrue([for n in var.node_names : can(regex("^[a-z][a-z0-9-]{1,34}[a-z0-9]$", n))])
+    error_message = "Each of node_names must be 3-36 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen."
+  }
+
+  validation {
+    condition     = length(distinct(var.node_names)) == length(var.node_names)
+    error_message = "The node_names must all differ."
   }
 }
 

@@ -8,19 +8,15 @@
 # KVM@TACC runs virtual machines and enforces security groups: security.tf opens SSH to
 # var.ssh_cidrs only, plus traffic between the nodes of this project.
 
-locals {
-  node_names = [for i in range(var.node_count) : format("%s-%d", var.project_name, i + 1)]
-}
-
 data "openstack_networking_network_v2" "this" {
   name = var.network_name
 }
 
 resource "openstack_networking_port_v2" "node" {
-  count = var.node_count
+  count = length(var.node_names)
 
-  name           = "${local.node_names[count.index]}-port"
-  description    = "Port of ${local.node_names[count.index]} on ${var.network_name}."
+  name           = "${var.node_names[count.index]}-port"
+  description    = "Port of ${var.node_names[count.index]} on ${var.network_name}."
   network_id     = data.openstack_networking_network_v2.this.id
   admin_state_up = true
 
@@ -28,9 +24,9 @@ resource "openstack_networking_port_v2" "node" {
 }
 
 resource "openstack_compute_instance_v2" "node" {
-  count = var.node_count
+  count = length(var.node_names)
 
-  name       = local.node_names[count.index]
+  name       = var.node_names[count.index]
   image_name = var.image_name
   key_pair   = var.key_pair
   user_data  = file("${path.module}/cloud-init.yaml")
@@ -51,5 +47,5 @@ resource "openstack_compute_instance_v2" "node" {
 resource "openstack_networking_floatingip_v2" "head" {
   pool        = var.floating_ip_pool
   port_id     = openstack_networking_port_v2.node[0].id
-  description = "Public address of ${local.node_names[0]}, the head node of ${var.project_name}."
+  description = "Public address of ${var.node_names[0]}, the head node of ${var.project_name}."
 }

@@ -4,7 +4,7 @@
 
 cloud        = "kvm_tacc"
 project_name = "tabular-baselines"
-node_count   = 1
+node_names   = ["tabular-baselines-1"]
 image_name   = "CC-Ubuntu22.04"
 key_pair     = "tabular-baselines"
 ssh_cidrs    = ["203.0.113.0/24"]

@@ -4,6 +4,6 @@
 
 cloud        = "chi_uc"
 project_name = "minimal-study"
-node_count   = 1
+node_names   = ["minimal-study-1"]
 image_name   = "CC-Ubuntu22.04-CUDA"
 key_pair     = "minimal-study"

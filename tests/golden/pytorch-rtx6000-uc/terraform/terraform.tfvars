@@ -4,6 +4,6 @@
 
 cloud        = "chi_uc"
 project_name = "cifar-resnet"
-node_count   = 1
+node_names   = ["cifar-resnet-1"]
 image_name   = "CC-Ubuntu22.04-CUDA"
 key_pair     = "cifar-resnet"
