@@ -17,7 +17,7 @@ through importlib.metadata's parsed metadata (name and version of each distribut
 The metadata service is pointed at a closed local port: off Chameleon that is the realistic case,
 and the 169.254.169.254 address must not be contacted from test machines.
 
-    python benchmarks/provenance_overhead.py [--repeat 10] [--fresh 5] [--no-ipython]
+    python benchmarks/provenance_overhead.py [--repeat 10] [--fresh 5] [--with-ipython]
 """
 
 from __future__ import annotations
@@ -107,8 +107,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=10, help="captures in one process")
     parser.add_argument("--fresh", type=int, default=5, help="fresh processes, one capture each")
-    parser.add_argument("--no-ipython", action="store_true",
-                        help="fresh processes cannot import IPython, as in the training image")
+    parser.add_argument("--with-ipython", action="store_true",
+                        help="let fresh processes import IPython (by default they cannot, as in the"
+                             " training image and .venv-train, where it is not installed)")
     parser.add_argument("--child", nargs=2, metavar=("REPO", "EXPERIMENT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ["REPRO_METADATA_URL"] = "http://127.0.0.1:9/openstack/latest"
@@ -127,7 +128,7 @@ def main() -> None:
     fresh: list[tuple[float, float, float]] = []
     for _ in range(args.fresh):
         baseline.append(git_baseline(repo))
-        env = {**os.environ, **({"BENCH_NO_IPYTHON": "1"} if args.no_ipython else {})}
+        env = {**os.environ, **({} if args.with_ipython else {"BENCH_NO_IPYTHON": "1"})}
         done = subprocess.run([sys.executable, __file__, "--child", str(repo), "bench"],
                               check=True, capture_output=True, text=True, env=env)
         fresh.append(tuple(json.loads(done.stdout.splitlines()[-1])))
@@ -155,7 +156,7 @@ def main() -> None:
     if fresh:
         totals = [sum(t) for t in fresh]
         first = median_ms(totals)
-        ipython = "IPython hidden" if args.no_ipython else "IPython importable, if installed"
+        ipython = "IPython importable, if installed" if args.with_ipython else "IPython hidden"
         print(f"first capture in a fresh process, {len(fresh)} processes ({ipython}; medians):")
         for i, name in enumerate(("collect facts", "open the run", "record to MLflow")):
             print(f"  {name:<22}{median_ms([t[i] for t in fresh]):8.1f} ms")

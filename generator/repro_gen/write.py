@@ -162,6 +162,28 @@ def _atomic_write(path: Path, content: bytes, mode: int) -> None:
         raise
 
 
+def _create(path: Path, content: bytes, mode: int) -> None:
+    """A file the plan found absent: created in place, and only if it is still absent.
+
+    No temporary file and rename: nothing can read a half-written new file as ours, since the
+    state files that would claim it are written last. O_EXCL refuses a file (or a link) that
+    appeared since the plan; a failed write removes what it began.
+    """
+    if not path.parent.is_dir():
+        path.parent.mkdir(parents=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    except FileExistsError:
+        raise UnsafePathError(f"{path} appeared while rendering; run the render again") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), mode)  # exactly mode, whatever the umask
+            fh.write(content)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
 def apply(out_dir: Path, tree: Tree, actions: list[Action]) -> None:
     """Carry out a plan, then record this render as the base of the next one."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -169,6 +191,8 @@ def apply(out_dir: Path, tree: Tree, actions: list[Action]) -> None:
     for action in actions:
         if action.status == REMOVED:
             target(out_dir, action.path, checked).unlink()
+        elif action.status == CREATED and action.old is None:
+            _create(target(out_dir, action.path, checked), action.new, action.mode)
         elif action.writes and action.new is not None:
             _atomic_write(target(out_dir, action.path, checked), action.new, action.mode)
     # Only what changes is written: an unchanged re-render leaves the state files alone too.

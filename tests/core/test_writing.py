@@ -352,3 +352,30 @@ def test_render_itself_writes_no_cache(tmp_path, monkeypatch):
     assert not (tmp_path / "cache").exists()
     cache.save()
     assert any((tmp_path / "cache" / "repro-gen").rglob("*.cache"))
+
+
+def test_new_files_get_their_exact_mode_whatever_the_umask(tmp_path):
+    out = tmp_path / "repo"
+    old = os.umask(0o077)
+    try:
+        assert render(write_spec(tmp_path), out).exit_code == 0
+    finally:
+        os.umask(old)
+    assert (out / "README.md").stat().st_mode & 0o777 == 0o644
+    assert (out / "ansible/inventory/from_terraform.py").stat().st_mode & 0o777 == 0o755
+
+
+def test_a_file_that_appears_between_plan_and_apply_is_not_overwritten(tmp_path):
+    from repro_gen import write
+    from repro_gen.loader import load
+    from repro_gen.render import render as render_tree
+
+    out = tmp_path / "repo"
+    tree = render_tree(load(write_spec(tmp_path)))
+    actions = write.plan(out, tree)
+    assert {a.status for a in actions} == {write.CREATED}
+    (out / "README.md").parent.mkdir(parents=True)
+    (out / "README.md").write_text("written meanwhile by someone else\n")
+    with pytest.raises(UnsafePathError, match="appeared while rendering"):
+        write.apply(out, tree, actions)
+    assert (out / "README.md").read_text() == "written meanwhile by someone else\n"
