@@ -3,7 +3,7 @@
 #   1. service process groups a test run started (PostgreSQL, SeaweedFS, MLflow servers: listed
 #      by tests/support/services.py in $TESTBED_RUN/processes until they are stopped) and that
 #      are still alive because the run was killed; their PostgreSQL data directories;
-#   2. containers the tests made: named testbed-*, e2e-node-*, training-test-*,
+#   2. containers the tests made: named testbed-*, e2e-node-*, training-test-*, ansible-molecule-*,
 #      tracking-molecule-*, or from a test-bed image (local/*) or an image built FROM one
 #      (molecule instances, the e2e node, training images);
 #   3. the Docker engine, if testbed/dockerd.sh started it ($TESTBED_RUN/dockerd.pid).
@@ -56,7 +56,7 @@ fi
 # 2. Test containers, while an engine answers.
 if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
     filters=()
-    for prefix in testbed- e2e-node- training-test- tracking-molecule-; do
+    for prefix in testbed- e2e-node- training-test- tracking-molecule- ansible-molecule-; do
         filters+=(--filter "name=^/?$prefix")
     done
     ids=$(docker ps -aq "${filters[@]}" 2>/dev/null || true)
