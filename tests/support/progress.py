@@ -15,6 +15,7 @@ Without xdist pytest already names each file as it starts, so only the "running"
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -67,8 +68,14 @@ class Progress:
         stamp = f"[{time.strftime('%H:%M:%S')} +{_clock(now - self.start)}]"
         with self.lock:
             self.last_line = now
-            reporter.ensure_newline()
-            reporter.write_line(f"{stamp} {text}")
+            terminal = None if self.xdist else _terminal_fd(self.config)
+            if terminal is not None:
+                # Without xdist the line comes while a test runs, its output captured: write
+                # past the capture, to the terminal's own descriptor.
+                os.write(terminal, f"\n{stamp} {text}\n".encode())
+            else:
+                reporter.ensure_newline()
+                reporter.write_line(f"{stamp} {text}")
 
     def tally(self) -> str:
         if not self.total_tests:
@@ -114,6 +121,14 @@ class Progress:
                 shown = ", ".join(f"{n} ({_clock(now - t)})" for n, t in running[:4])
                 more = f" and {len(running) - 4} more" if len(running) > 4 else ""
                 self.line(f"running {shown}{more} | {self.tally()}")
+
+
+def _terminal_fd(config: pytest.Config) -> int | None:
+    """The saved terminal descriptor of pytest's fd capture (None: no fd capture)."""
+    capman = config.pluginmanager.get_plugin("capturemanager")
+    out = getattr(getattr(capman, "_global_capturing", None), "out", None)
+    fd = getattr(out, "targetfd_save", None)
+    return fd if isinstance(fd, int) else None
 
 
 _KEY = pytest.StashKey[Progress]()
