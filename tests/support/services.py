@@ -155,6 +155,11 @@ def _start_time(pid: int) -> str:
 def _register(proc: subprocess.Popen[bytes], argv: Sequence[str], cleanup: Sequence[Path]) -> None:
     with contextlib.suppress(OSError):
         REGISTRY.mkdir(parents=True, exist_ok=True)
+        # Entries of leaders that exited on their own (a server that failed to start) go.
+        for entry in REGISTRY.iterdir():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                if _start_time(int(entry.name)) != entry.read_text().split("\n", 1)[0]:
+                    entry.unlink()
         (REGISTRY / str(proc.pid)).write_text(
             "\n".join([_start_time(proc.pid), " ".join(argv)[:500], *map(str, cleanup)]) + "\n")
 
