@@ -25,7 +25,9 @@ demo: ## The main job: render an example and train locally, tracked in MLflow wi
 	$(call say,1/4 install repro-gen into .venv (pip's log: $(DEMO_LOG)))
 	@$(call quiet,$(PYTHON) -m venv .venv && .venv/bin/pip install --quiet -e .)
 	$(call say,2/4 render $(EXAMPLE) into $(OUT)/demo)
-	@.venv/bin/repro-gen render $(EXAMPLE) -o $(OUT)/demo
+	@.venv/bin/repro-gen render $(EXAMPLE) -o $(OUT)/demo >$(OUT)/demo-render.log 2>&1 \
+	  || { cat $(OUT)/demo-render.log; exit 1; }
+	@head -n 1 $(OUT)/demo-render.log && echo "(the files: $(OUT)/demo-render.log)"
 	@# Provenance records the commit the run came from: the demo repository gets one.
 	@cd $(OUT)/demo && { test -d .git || { git init -q && git add -A && \
 	  git -c user.name=repro-gen -c user.email=demo@repro-gen.invalid commit -qm "Rendered by repro-gen"; }; }
