@@ -28,6 +28,12 @@ if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
     packages+=(postgresql-15)
 fi
 
+# The tests run in a virtual environment (.venv-test): Debian's python3 needs python3-venv for
+# it; a Python that has ensurepip already (pyenv, python.org builds) does not.
+if ! "${BASE_PYTHON:-python3}" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    packages+=(python3-venv)
+fi
+
 installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'
 }

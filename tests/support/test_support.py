@@ -194,3 +194,36 @@ def test_require_tool_skips_or_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(pytest.skip.Exception, match="no-such-tool-here is not installed"):
         require("no-such-tool-here")
     assert require("sh").endswith("/sh")
+
+
+def test_fast_tier_leaves_out_files_by_their_imports_and_marks(tmp_path: Path) -> None:
+    from . import tiers
+
+    cases = {
+        "import torch\n": "imports torch",
+        "from mlflow.tracking import MlflowClient\n": "imports mlflow",
+        "try:\n    import tensorflow as tf\nexcept ImportError:\n    tf = None\n": "imports tensorflow",
+        "import pytest\npytestmark = [pytest.mark.slow, pytest.mark.docker]\n": "pytestmark slow",
+        "import pytest\npytestmark = pytest.mark.heavy\n": "pytestmark heavy",
+        "import pytest\n\ndef test_x():\n    import torch\n": None,  # imported only when it runs
+        "from .conftest import spec_for\n": None,
+        "import pytest\n@pytest.mark.slow\ndef test_x():\n    pass\n": None,  # deselected, not ignored
+    }
+    for i, (source, why) in enumerate(cases.items()):
+        path = tmp_path / f"test_case_{i}.py"
+        path.write_text(source)
+        assert tiers.why_left_out(path) == why, source
+
+
+def test_fast_tier_imports_no_heavy_package(tmp_path: Path) -> None:
+    """The whole fast tier's collection, in a fresh interpreter: no heavy package gets imported."""
+    code = ("import sys, pytest\n"
+            "from tests.support import tiers\n"
+            "rc = pytest.main(['--fast', '--collect-only', '-q', '-p', 'no:cacheprovider', 'tests'])\n"
+            "print('HEAVY', sorted(tiers.heavy_loaded()))\n"
+            "sys.exit(rc)\n")
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "HEAVY []" in done.stdout, done.stdout[-3000:]

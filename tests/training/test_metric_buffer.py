@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+# runtime.py imports mlflow: not in the fast tier (tests/support/tiers.py).
+pytestmark = pytest.mark.heavy
+
 TRAINING = Path(__file__).resolve().parents[2] / "blueprints" / "training"
 
 

@@ -8,7 +8,12 @@ import shlex
 import subprocess
 import sys
 
+import pytest
+
 from tests import matrix
+
+# Each check starts a Python that imports runtime.py, and so mlflow: not in the fast tier.
+pytestmark = pytest.mark.heavy
 
 CHECK = """
 import sys

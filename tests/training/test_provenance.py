@@ -17,6 +17,9 @@ import pytest
 
 from .conftest import CLOSED_PORT_METADATA, git, rendered_checkout, spec_for
 
+# provenance.py imports mlflow: not in the fast tier (tests/support/tiers.py).
+pytestmark = pytest.mark.heavy
+
 
 @pytest.fixture(scope="module")
 def provenance(tmp_path_factory):
