@@ -47,6 +47,14 @@ class _SpecLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._depth = 0
 
+    def fetch_flow_collection_start(self, token_class: type) -> None:
+        # The scanner re-checks every open bracket on each token: refuse deep flow nesting here,
+        # before it costs quadratic time.
+        if self.flow_level >= MAX_DEPTH:
+            raise _Refused(self.get_mark(), f"nested more than {MAX_DEPTH} levels deep",
+                           "a spec is a few levels of sections, keys and lists")
+        super().fetch_flow_collection_start(token_class)
+
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):

@@ -318,3 +318,38 @@ def test_spec_error_lists_problems_in_order():
     with pytest.raises(SpecError) as info:
         spec_mod.validate({"project": {"name": "x"}, "training": {"seed": -5}})
     assert [p.field for p in info.value.problems] == ["project.name", "training.seed"]
+
+
+BILLION_LAUGHS = "\n".join(
+    ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    + [f"{c}: &{c} [{', '.join(['*' + p] * 9)}]" for p, c in zip("abcdefgh", "bcdefghi", strict=True)]) + "\n"
+
+
+@pytest.mark.parametrize("text", [
+    BILLION_LAUGHS,
+    "a: &a [*a]\n",  # recursive
+    "a: " + "[" * 10_000 + "]" * 10_000 + "\n",  # deep flow nesting
+    "- " * 10_000 + "x\n",  # deep block nesting, on one line
+    "a: " + "{a: " * 10_000 + "}" * 10_000 + "\n",
+], ids=["billion-laughs", "recursive-alias", "deep-flow", "deep-block", "deep-flow-mapping"])
+def test_hostile_documents_are_refused_fast_with_bounded_memory(text):
+    import time
+    import tracemalloc
+
+    tracemalloc.start()
+    start = time.perf_counter()
+    with pytest.raises(SpecError) as info:
+        parse(text)
+    elapsed = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert info.value.problems[0].field == "(yaml)"
+    assert elapsed < 1.0, f"{elapsed:.2f} s"
+    assert peak < 20 * 2**20, f"{peak / 2**20:.1f} MiB"
+
+
+def test_an_oversized_file_is_refused_before_it_is_parsed(tmp_path):
+    path = tmp_path / "spec.yaml"
+    path.write_text(BASE + "#" * (2 << 20) + "\n")
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2 and "larger than" in result.output
