@@ -49,3 +49,20 @@ def markdown_codes(source: str) -> list[str]:
 
 def unescape(text: str) -> str:
     return html.unescape(text)
+
+
+def markdown_view(source: str) -> tuple[str, list[str], list[str], list[tuple[str, str]]]:
+    """(text, code contents, block structure, fences as (info, content)) from one parse."""
+    tokens = MARKDOWN.parse(source)
+    parser = _Text()
+    parser.feed(MARKDOWN.renderer.render(tokens, MARKDOWN.options, {}))
+    parser.close()
+    codes, fences = [], []
+    for token in tokens:
+        if token.type in ("fence", "code_block"):
+            codes.append(token.content)
+            fences.append((token.info.strip(), token.content))
+        for child in token.children or ():
+            if child.type == "code_inline":
+                codes.append(child.content)
+    return "".join(parser.parts), codes, [t.type for t in tokens if t.type != "inline"], fences
