@@ -12,7 +12,7 @@ from repro_gen.project import render_into
 from . import matrix
 from .support.skips import require  # noqa: F401 (one skip-or-fail helper, used from here)
 
-pytest_plugins = ["tests.support.plugin"]
+pytest_plugins = ["tests.support.plugin", "tests.support.netguard"]
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))

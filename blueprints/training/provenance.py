@@ -10,7 +10,9 @@ Every training script calls `record(...)` once, right after its MLflow run start
 - system: hostname, CPU model and cores, memory, GPU model / count / memory / driver (NVML for
   NVIDIA, rocm-smi for AMD) and the full `nvidia-smi -q` as an artifact;
 - Chameleon: site, node type, lease and reservation ids, instance id. The metadata service is asked
-  with a short timeout; off Chameleon every such field is recorded as "absent", never a hang;
+  (with a short timeout) only where the training role marked the process as running on a
+  Chameleon instance (CHAMELEON_INSTANCE=1); elsewhere, `make train-local` for one, nothing is
+  sent and every such field is recorded as "absent (not on a Chameleon node)";
 - repro-gen: the generator version and spec hash from `.repro-gen/state.json`;
 - the command line, the seed, the PYTHONHASHSEED the interpreter started with and whether a GPU
   was expected (and who said so).
@@ -48,6 +50,8 @@ from mlflow.tracking import MlflowClient
 # other clouds) can point it elsewhere; the timeout is capped so a missing service never stalls a run.
 METADATA_URL = "http://169.254.169.254/openstack/latest"
 METADATA_TIMEOUT_S = 1.0
+# Set to 1 by the training role (compose/.env.train) on the nodes it configures.
+ON_CHAMELEON = "CHAMELEON_INSTANCE"
 GIT_TIMEOUT_S = 20
 ABSENT = "absent"
 
@@ -409,12 +413,17 @@ def chameleon_facts() -> tuple[Facts, dict[str, str]]:
     artifacts: dict[str, str] = {}
     meta: dict[str, Any] = {}
     vendor: dict[str, Any] = {}
-    try:
-        meta = redact(_fetch_json(f"{base}/meta_data.json", timeout))
-        artifacts["chameleon-meta-data.json"] = json.dumps(meta, indent=2, sort_keys=True)
-        facts["chameleon.metadata"] = "present"
-    except (OSError, ValueError, urllib.error.URLError) as exc:
-        facts["chameleon.metadata"] = absent(f"metadata service unreachable: {exc.__class__.__name__}")
+    if env.get(ON_CHAMELEON) != "1":
+        # Off a Chameleon node the link-local address leads nowhere useful: ask nothing.
+        facts["chameleon.metadata"] = absent("not on a Chameleon node")
+    else:
+        try:
+            meta = redact(_fetch_json(f"{base}/meta_data.json", timeout))
+            artifacts["chameleon-meta-data.json"] = json.dumps(meta, indent=2, sort_keys=True)
+            facts["chameleon.metadata"] = "present"
+        except (OSError, ValueError, urllib.error.URLError) as exc:
+            facts["chameleon.metadata"] = absent(
+                f"metadata service unreachable: {exc.__class__.__name__}")
     if meta:
         try:
             vendor = redact(_fetch_json(f"{base}/vendor_data2.json", timeout))
@@ -423,7 +432,8 @@ def chameleon_facts() -> tuple[Facts, dict[str, str]]:
             vendor = {}
     # Vendor data is free-form; look for the ids wherever Chameleon nests them.
     flat = _flatten(vendor)
-    facts["chameleon.instance_id"] = meta.get("uuid") or absent("not on an OpenStack instance")
+    facts["chameleon.instance_id"] = meta.get("uuid") or absent(
+        "not on an OpenStack instance" if env.get(ON_CHAMELEON) == "1" else "not on a Chameleon node")
     facts["chameleon.lease_id"] = (env.get("CHAMELEON_LEASE_ID") or _find(flat, "lease_id")
                                    or absent("not known: set CHAMELEON_LEASE_ID"))
     facts["chameleon.reservation_id"] = (env.get("CHAMELEON_RESERVATION_ID")

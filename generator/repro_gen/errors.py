@@ -5,6 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def printable(text: str) -> str:
+    """`text` with every character that is not printable (controls, bidi overrides, zero-width
+    and other format characters, line separators, unassigned and private-use code points) written
+    as an escape, so that a key or value quoted in a message can neither start a line nor reorder
+    one."""
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\U{code:08x}" if code > 0xFFFF else f"\\u{code:04x}"
+
+
 class ReproGenError(Exception):
     """Base class of every error repro-gen reports to a user without a traceback."""
 
@@ -21,9 +34,9 @@ class Problem:
     line: int | None = None
 
     def format(self, source: str) -> str:
-        where = f"{source}:{self.line}" if self.line else source
-        text = f"{where}: {self.field}: {self.message}"
-        return f"{text} — {self.hint}" if self.hint else text
+        where = f"{printable(source)}:{self.line}" if self.line else printable(source)
+        text = f"{where}: {printable(self.field)}: {printable(self.message)}"
+        return f"{text} — {printable(self.hint)}" if self.hint else text
 
 
 class SpecError(ReproGenError):

@@ -87,8 +87,57 @@ def json_value(value: Any) -> str:
 
 
 def markdown_text(value: Any) -> str:
-    """Plain text inside Markdown: neutralise markup and raw HTML."""
-    return re.sub(r"([\\`*_{}\[\]<>()#+!|])", r"\\\1", str(value))
+    """Text inside a Markdown paragraph or table cell that shows exactly as written.
+
+    Every ASCII punctuation character is backslash-escaped (CommonMark lets any of them be, and
+    then none starts markup: emphasis, links, HTML, entities, fences, lists, headings, GitHub's
+    tables, math and emoji). Leading and trailing whitespace becomes character references, which
+    Markdown neither strips nor reads as an indented code block. Line breaks and other
+    non-printables are refused by validation before a value gets here.
+    """
+    text = re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", str(value))
+    body = text.strip()
+    if not body:
+        return "".join(f"&#{ord(c)};" for c in text)
+    lead = text[: len(text) - len(text.lstrip())]
+    trail = text[len(text.rstrip()):]
+    return ("".join(f"&#{ord(c)};" for c in lead) + body
+            + "".join(f"&#{ord(c)};" for c in trail))
+
+
+def markdown_code(value: Any) -> str:
+    """A Markdown code span showing `value` verbatim (backticks, backslashes, `<`, `&` and all).
+
+    The fence is one backtick longer than the longest run inside; a space pads each side when
+    the value starts or ends with a backtick, or starts and ends with a space (CommonMark strips
+    one such space from each side). Not for table cells, where `|` ends the cell even here.
+    """
+    text = str(value)
+    if not text:
+        raise BlueprintError("an empty code span cannot be written in Markdown")
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = (text[0] == "`" or text[-1] == "`"
+           or (text[0] == " " and text[-1] == " " and text.strip(" ") != ""))
+    inner = f" {text} " if pad else text
+    return fence + inner + fence
+
+
+def yaml_key(value: Any) -> str:
+    """A YAML mapping key or scalar, plain when it reads back as the same string (`chi_uc`),
+    double-quoted otherwise (`yes`, `null`, `010`, `1.5`, a date)."""
+    text = str(value)
+    if _IDENT.match(text) and not text[0].isdigit() and _reads_back(text):
+        return text
+    return yaml_scalar(text)
+
+
+def _reads_back(text: str) -> bool:
+    import yaml
+
+    try:
+        return yaml.safe_load(f"{text}: 1") == {text: 1}
+    except yaml.YAMLError:
+        return False
 
 
 def ident(value: Any) -> str:
@@ -109,5 +158,7 @@ FILTERS: dict[str, Callable[..., str]] = {
     "py": python_literal,
     "json": json_value,
     "md": markdown_text,
+    "md_code": markdown_code,
+    "yaml_key": yaml_key,
     "ident": ident,
 }

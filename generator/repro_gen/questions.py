@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 import click
 import yaml
 
 from . import catalog
-from .errors import Problem, SpecError
-from .spec import validate
+from .errors import Problem, SpecError, printable
+from .loader import parse_value
+from .spec import _model_at, validate
 
 Answers = dict[str, Any]
 
@@ -108,12 +110,33 @@ def _problems_for(key: str, answers: Answers) -> list[Problem]:
     return []
 
 
+def _is_text(key: str) -> bool:
+    """Whether the spec field at dotted `key` holds text (a string, or a choice of strings)."""
+    *parents, leaf = key.split(".")
+    model = _model_at(tuple(parents))
+    field = model.model_fields.get(leaf) if model is not None else None
+    if field is None:
+        return False
+    kinds = [field.annotation]
+    while any(get_origin(k) in (Union, UnionType) for k in kinds):
+        kinds = [a for k in kinds for a in (get_args(k) if get_origin(k) in (Union, UnionType)
+                                            else (k,))]
+    return all(k is str or k is type(None)
+               or (get_origin(k) is Literal and all(isinstance(a, str) for a in get_args(k)))
+               for k in kinds)
+
+
 def _parse_override(item: str) -> tuple[str, Any]:
+    """KEY=VALUE: text as written for a text field (a description is never YAML), otherwise YAML
+    read by the spec loader's rules (so `--set chameleon.node_count=2` is a number)."""
     if "=" not in item:
-        raise SpecError([Problem(item, "expected KEY=VALUE", "e.g. --set chameleon.site=CHI@TACC")],
-                        "--set")
+        raise SpecError([Problem(printable(item), "expected KEY=VALUE",
+                                 "e.g. --set chameleon.site=CHI@TACC")], "--set")
     key, raw = item.split("=", 1)
-    return key.strip(), yaml.safe_load(raw) if raw.strip() else ""
+    key = key.strip()
+    if _is_text(key):
+        return key, raw
+    return key, parse_value(raw, key) if raw.strip() else ""
 
 
 def _prompt(q: Question, answers: Answers) -> Any:

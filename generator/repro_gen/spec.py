@@ -9,10 +9,23 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
 from . import catalog, pins
 from .errors import Problem, SpecError
@@ -21,10 +34,32 @@ from .specdata import SpecFacts
 SLUG = r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"
 IDENT = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 PINNED_REQUIREMENT = r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9_,.-]+\])?==[A-Za-z0-9][A-Za-z0-9.+!_-]*$"
+# A CIDR as the generated variables.tf accepts it: digits and hex, an explicit decimal prefix.
+CIDR_TEXT = r"^[0-9A-Fa-f:.]+/(0|[1-9][0-9]{0,2})$"
+# Modules the generator writes next to the entry point: a script of that name would replace one.
+SUPPORT_MODULES = ("provenance.py", "runtime.py", "__init__.py")
+SPEC_VERSION = 1
+# What the generated requirement files pin (every framework's, and TensorFlow's CPU package).
+_GENERATED_PINS = {canonicalize_name(name): f"{name}=={pin.version}"
+                   for name, pin in pins.PINS.items()}
+_GENERATED_PINS["tensorflow-cpu"] = f"tensorflow-cpu=={pins.version('tensorflow')}"
 REPO_URL = r"^(https://[A-Za-z0-9.-]+(:[0-9]+)?/[A-Za-z0-9._~/-]+|git@[A-Za-z0-9.-]+:[A-Za-z0-9._~/-]+)$"
 ENTRY_POINT = r"^[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*\.py$"
 EXPERIMENT = r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,62}$"
-PRINTABLE_LINE = r"^[^\x00-\x1f\x7f]*$"
+# Not printable on one line: controls, format characters (bidi overrides, zero-width), line and
+# paragraph separators, private use, surrogates, unassigned.
+NOT_PRINTABLE = ("Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn")
+LINE_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
+def _unprintable(text: str) -> str | None:
+    """The first character of `text` that is not printable on one line, as U+XXXX (NAME)."""
+    for i, ch in enumerate(text):
+        if ch in LINE_BREAKS or unicodedata.category(ch) in NOT_PRINTABLE:
+            name = unicodedata.name(ch, "") or {"\n": "LINE FEED", "\r": "CARRIAGE RETURN",
+                                                "\t": "TAB"}.get(ch, "a control character")
+            return f"U+{ord(ch):04X} ({name}) at position {i + 1}"
+    return None
 
 
 class _Section(BaseModel):
@@ -34,11 +69,19 @@ class _Section(BaseModel):
 class Project(_Section):
     name: Annotated[str, Field(pattern=SLUG, description=(
         "Project slug; names the repo, the lease, the nodes, the compose project and buckets."))]
-    description: Annotated[str, Field(max_length=200, pattern=PRINTABLE_LINE,
-                                      description="One line shown in the generated README.")] = ""
+    description: Annotated[str, Field(max_length=200, description=(
+        "One line of printable text shown in the generated README."))] = ""
     repo_url: Annotated[str | None, Field(pattern=REPO_URL, description=(
         "Git remote of the study (https or git@, no credentials); the generated README says how"
         " to push to it. Runs record the commit and remote of the checkout they ran from."))] = None
+
+    @field_validator("description")
+    @classmethod
+    def _one_printable_line(cls, value: str) -> str:
+        bad = _unprintable(value)
+        if bad:
+            raise ValueError(f"contains {bad}, which is not printable text on one line")
+        return value
 
 
 def _default_hardware_text() -> str:
@@ -81,6 +124,12 @@ class Chameleon(_Section):
     def _cidrs(cls, value: list[str]) -> list[str]:
         out = []
         for cidr in value:
+            if "%" in cidr:
+                raise ValueError(f"{cidr!r} has an IPv6 zone id (%...), which Terraform's"
+                                 " cidrhost() refuses") from None
+            if not re.match(CIDR_TEXT, cidr):
+                raise ValueError(f"{cidr!r} is not a CIDR block like 203.0.113.7/32: write the"
+                                 " address, '/', then the prefix length in digits") from None
             try:
                 net = ipaddress.ip_network(cidr, strict=True)
             except ValueError as exc:
@@ -91,8 +140,30 @@ class Chameleon(_Section):
                 raise ValueError(f"{cidr!r} has host bits set: write the network, {meant}") from None
             if net.prefixlen == 0:
                 raise ValueError(f"{cidr!r} opens SSH to the whole internet; list your own networks")
+            if isinstance(net, ipaddress.IPv6Network) and net.network_address.ipv4_mapped:
+                raise ValueError(f"{cidr!r} is an IPv4-mapped IPv6 address, which Terraform reads"
+                                 f" as IPv4: write {net.network_address.ipv4_mapped}/"
+                                 f"{max(net.prefixlen - 96, 1)}")
             out.append(str(net))
         return out
+
+
+def _pinned_requirement(text: str) -> str:
+    """A requirement as pip reads it (the `packaging` library's grammar), pinned with one `==`
+    to a valid version, and not one of the packages the generated requirement files pin."""
+    try:
+        req = Requirement(text)
+        (spec,) = req.specifier
+        Version(spec.version)
+    except InvalidRequirement as exc:
+        raise ValueError(f"{text!r} is not a valid requirement ({str(exc).splitlines()[0]})"
+                         ) from None
+    except InvalidVersion:
+        raise ValueError(f"{text!r} does not pin a valid version (like 2.2.3)") from None
+    pinned = _GENERATED_PINS.get(canonicalize_name(req.name))
+    if pinned:
+        raise ValueError(f"{text!r} clashes with the generated requirements, which pin {pinned}")
+    return text
 
 
 class Training(_Section):
@@ -103,11 +174,32 @@ class Training(_Section):
                       Field(description="Python version of the training image.")] = "3.11"
     entry_point: Annotated[str, Field(pattern=ENTRY_POINT, description=(
         "Script under training/ that `make train` runs."))] = "train.py"
-    extra_dependencies: Annotated[list[Annotated[str, Field(pattern=PINNED_REQUIREMENT)]],
+    extra_dependencies: Annotated[list[Annotated[str, Field(pattern=PINNED_REQUIREMENT),
+                                                 AfterValidator(_pinned_requirement)]],
                                   Field(max_length=64, description=(
-                                      "Extra pip requirements, each pinned with == ."))] = []
+                                      "Extra pip requirements, each pinned with == (not one of"
+                                      " the packages repro-gen pins itself)."))] = []
     seed: Annotated[int, Field(ge=0, le=2**32 - 1, strict=True,
                                description="Random seed (0 is a valid seed).")] = 42
+
+    @field_validator("entry_point")
+    @classmethod
+    def _not_a_support_module(cls, value: str) -> str:
+        if value in SUPPORT_MODULES or value.rsplit("/", 1)[-1] == "__init__.py":
+            raise ValueError(f"{value!r} is a module repro-gen generates next to the entry point"
+                             f" ({', '.join(SUPPORT_MODULES)})")
+        return value
+
+    @field_validator("extra_dependencies")
+    @classmethod
+    def _one_pin_per_package(cls, value: list[str]) -> list[str]:
+        seen: dict[str, str] = {}
+        for text in value:
+            name = canonicalize_name(Requirement(text).name)
+            if name in seen:
+                raise ValueError(f"{text!r} and {seen[name]!r} pin the same package")
+            seen[name] = text
+        return value
 
     @field_validator("python", mode="before")
     @classmethod
@@ -143,6 +235,22 @@ class Integrations(_Section):
 
 class Spec(_Section, SpecFacts):
     version: Annotated[Literal[1], Field(description="Spec format version.")] = 1
+    # The spec as written, before `_resolve` filled the derived defaults: rules blame only what
+    # the user wrote.
+    _given: Any = PrivateAttr(default=None)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _known_version(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{value!r} is not a version number")
+        if value > SPEC_VERSION:
+            raise ValueError(f"version {value} is newer than this repro-gen reads ({SPEC_VERSION}):"
+                             " the spec may be from a newer repro-gen")
+        if value != SPEC_VERSION:
+            raise ValueError(f"version {value} is not a spec version (this repro-gen reads"
+                             f" {SPEC_VERSION})")
+        return value
     project: Project
     chameleon: Chameleon = Chameleon()
     accelerator: Annotated[Literal["nvidia", "amd", "none"] | None, Field(description=(
@@ -158,14 +266,20 @@ class Spec(_Section, SpecFacts):
 
 # Hints for pydantic's own errors, by field path (placeholders: {n} = list index).
 HINTS: dict[str, str] = {
-    "project.name": "use 3-32 lowercase letters, digits and hyphens, starting with a letter",
-    "project.description": "use a single line of at most 200 printable characters",
+    "version": f"use version: {SPEC_VERSION} (unquoted), or a newer repro-gen for a newer spec",
+    "project.name": "use 3-32 lowercase letters, digits and hyphens, starting with a letter and"
+                    " ending with a letter or digit",
+    "project.description": "use a single line of at most 200 printable characters (no control,"
+                           " format or line-separator characters)",
     "project.repo_url": "use https://host/owner/repo.git or git@host:owner/repo.git, without credentials",
     "chameleon.node_count": "use a whole number from 1 to 8",
     "chameleon.lease_hours": f"use a whole number of hours from 1 to {catalog.MAX_LEASE_HOURS}",
-    "chameleon.ssh_cidrs": "list networks like 203.0.113.7/32",
-    "training.extra_dependencies": "pin each one exactly, like pandas==2.2.3",
-    "training.entry_point": "use a relative path to a .py file under training/, like train.py",
+    "chameleon.ssh_cidrs": "list networks like 203.0.113.7/32 or 2001:db8::/32 (no zone ids, no"
+                           " IPv4-mapped IPv6, host bits zero)",
+    "training.extra_dependencies": "pin each one exactly, like pandas==2.2.3, and leave the"
+                                   " packages repro-gen pins to it",
+    "training.entry_point": "use a relative path to a .py file under training/, like train.py,"
+                            " other than " + ", ".join(SUPPORT_MODULES),
     "training.seed": "use a whole number from 0 to 4294967295",
     "training.python": "set training.python to " + " or ".join(pins.supported_pythons()),
     "chameleon.node_type": "a node type the site offers (see the Chameleon hardware table)",
@@ -216,6 +330,38 @@ def _hint(path: tuple[Any, ...], kind: str, ctx: dict[str, Any]) -> str:
     return HINTS.get(generic) or KIND_HINTS.get(kind, "see `repro-gen schema` for this field")
 
 
+# The names that land unquoted in generated files: their pattern, said rule by rule.
+_NAME_RULES: dict[str, tuple[int, int, str, str, str]] = {
+    # field: (shortest, longest, first characters, middle characters, last characters)
+    "project.name": (3, 32, "a-z", "a-z0-9-", "a-z0-9"),
+    **{f"chameleon.{f}": (1, 64, "A-Za-z0-9", "A-Za-z0-9_.-", "A-Za-z0-9_.-")
+       for f in ("cloud", "node_type", "flavor", "image", "key_pair")},
+}
+_CLASS_WORDS = {"a-z": "a lowercase letter", "A-Za-z0-9": "a letter or digit",
+                "a-z0-9": "a lowercase letter or digit", "a-z0-9-": "lowercase letters, digits and '-'",
+                "A-Za-z0-9_.-": "letters, digits, '_', '.' and '-'"}
+
+
+def _name_rule_failed(field: str, value: Any) -> str | None:
+    """Which part of a name's pattern `value` breaks, as a hint that states that rule."""
+    if field not in _NAME_RULES or not isinstance(value, str):
+        return None
+    low, high, first, middle, last = _NAME_RULES[field]
+    def fits(ch: str, cls: str) -> bool:
+        return re.fullmatch(f"[{cls}]", ch) is not None
+    if not low <= len(value) <= high:
+        return f"use {low} to {high} characters (this has {len(value)})"
+    bad = sorted({ch for ch in value if not fits(ch, middle) and not fits(ch, first)})
+    if bad:
+        shown = ", ".join(repr(ch) for ch in bad[:5])
+        return f"use only {_CLASS_WORDS[middle]} (not {shown})"
+    if not fits(value[0], first):
+        return f"start with {_CLASS_WORDS[first]} (not {value[0]!r})"
+    if not fits(value[-1], last):
+        return f"end with {_CLASS_WORDS[last]} (not {value[-1]!r})"
+    return None
+
+
 def _pydantic_problems(exc: ValidationError) -> list[Problem]:
     problems = []
     for err in exc.errors(include_url=False):
@@ -230,8 +376,10 @@ def _pydantic_problems(exc: ValidationError) -> list[Problem]:
             message = f"{err['input']!r} is not allowed"
         elif kind == "value_error":
             message = message.removeprefix("Value error, ")
-        problems.append(Problem(".".join(map(str, path)) or "(top level)", message,
-                                _hint(path, kind, err.get("ctx") or {})))
+        field = ".".join(map(str, path)) or "(top level)"
+        hint = (_name_rule_failed(field, err.get("input")) if kind == "string_pattern_mismatch"
+                else None) or _hint(path, kind, err.get("ctx") or {})
+        problems.append(Problem(field, message, hint))
     return problems
 
 
@@ -273,16 +421,28 @@ def _hardware_matches_site(spec: Spec) -> Iterator[Problem]:
                           "list your networks, e.g. ssh_cidrs: [203.0.113.7/32]")
         name, field, choices = c.flavor, "chameleon.flavor", catalog.hardware_names(site.name)
     if name is not None and name not in choices:
-        yield _unavailable(field, name, site.name, spec.accelerator, choices)
+        yield _unavailable(field, name, site.name, _written(spec).accelerator, choices)
+
+
+def _written(spec: Spec) -> Spec:
+    """The spec as the user wrote it, before the derived defaults were filled in."""
+    return spec._given if spec._given is not None else spec
 
 
 def _unavailable(field: str, name: str, site: str, accelerator: str | None,
                  choices: list[str]) -> Problem:
     """A node type or flavor the site cannot give: say where it exists, or why it is refused,
-    and suggest what the site has (for the accelerator asked for, when one was)."""
+    and suggest what the site has (for the accelerator asked for, when one was; never a type
+    that contradicts it)."""
     hw = catalog.hardware_for(site, name)
     carriers = catalog.hardware_carrying(site, accelerator) if accelerator else []
-    hint = "use one of: " + ", ".join(carriers or choices)
+    if accelerator and not carriers:
+        others = [s for s in catalog.SITES if catalog.hardware_carrying(s, accelerator)]
+        hint = (f"{site} has no {accelerator} GPU node type ({_sites_with(accelerator)}):"
+                f" set chameleon.site to {' or '.join(others)}, or change the accelerator"
+                if others else f"no site has {accelerator} hardware: change the accelerator")
+    else:
+        hint = "use one of: " + ", ".join(carriers or choices)
     if hw is not None and hw.unsupported:
         return Problem(field, f"{name!r} is not supported: {hw.unsupported}", hint)
     if hw is not None:
@@ -314,8 +474,8 @@ def _accelerator_matches_hardware(spec: Spec) -> Iterator[Problem]:
 @rule
 def _image_exists_and_fits(spec: Spec) -> Iterator[Problem]:
     name = spec.chameleon.image
-    if name is None:
-        return
+    if name is None or _written(spec).chameleon.image is None:
+        return  # a derived image follows the hardware; problems with that are reported there
     image = catalog.IMAGES.get(name)
     here = catalog.images_at(spec.chameleon.site)
     if image is None or spec.chameleon.site not in image.sites:
@@ -413,8 +573,10 @@ def _resolve(spec: Spec) -> Spec:
     })
     tracking = spec.tracking.model_copy(
         update={"experiment": spec.tracking.experiment or spec.project.name})
-    return spec.model_copy(update={"chameleon": chameleon, "accelerator": accel,
-                                   "tracking": tracking})
+    resolved = spec.model_copy(update={"chameleon": chameleon, "accelerator": accel,
+                                       "tracking": tracking})
+    resolved._given = spec
+    return resolved
 
 
 def validate(data: Any, lines: dict[tuple[str, ...], int] | None = None,

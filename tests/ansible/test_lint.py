@@ -80,18 +80,64 @@ def _inventory(ansible_dir: Path, tmp_path: Path) -> Path:
     return out
 
 
+# Written next to site.yml for the check only: it imports statically what site.yml includes
+# dynamically, which --syntax-check does not load.
+STATIC_CHECK = "syntax-check-static.yml"
+
+
+def _included_roles(plays: list[dict]) -> list[str]:
+    """Names of the roles site.yml includes at run time (include_role), in order."""
+    names = []
+    for play in plays:
+        for task in play.get("tasks", []) + play.get("pre_tasks", []) + play.get("post_tasks", []):
+            for key in ("ansible.builtin.include_role", "include_role"):
+                if key in task:
+                    names.append(task[key]["name"])
+    return names
+
+
+def _static_check_playbook(ansible_dir: Path) -> list[dict]:
+    """One play per role site.yml includes dynamically, importing it (and every task file of it,
+    for what its tasks/main.yml includes dynamically in turn) statically."""
+    plays = yaml.safe_load((ansible_dir / "site.yml").read_text())
+    out = []
+    for role in _included_roles(plays):
+        tasks: list[dict] = [{"name": f"Import {role}", "ansible.builtin.import_role": {"name": role}}]
+        for task_file in sorted((ansible_dir / "roles" / role / "tasks").glob("*.yml")):
+            tasks.append({"name": f"Import {role}/{task_file.name}",
+                          "ansible.builtin.import_tasks": str(task_file.relative_to(ansible_dir))})
+        out.append({"name": f"Check {role}", "hosts": "all", "gather_facts": False, "tasks": tasks})
+    return out
+
+
+def test_static_check_covers_the_included_roles(example_trees):
+    """The check playbook imports mlflow_stack and training, which site.yml includes at run time."""
+    plays = _static_check_playbook(example_trees["minimal"] / "ansible")
+    imported = [t["ansible.builtin.import_role"]["name"] for p in plays for t in p["tasks"]
+                if "ansible.builtin.import_role" in t]
+    assert imported == ["mlflow_stack", "training"]
+    assert all(any("ansible.builtin.import_tasks" in t for t in p["tasks"]) for p in plays)
+
+
 def test_site_yml_syntax_check(ansible_groups, tmp_path):
+    """site.yml, and (through STATIC_CHECK) the task files of the roles it includes dynamically."""
     require("ansible-playbook")
     failures = []
     for group in ansible_groups:
         ansible_dir = group.root / "ansible"
         inventory = _inventory(ansible_dir, tmp_path)
-        for playbook in ["site.yml", *(["molecule/prepare_standins.yml"]
-                                       if (ansible_dir / "molecule/prepare_standins.yml").exists() else [])]:
-            proc = run(["ansible-playbook", "--syntax-check", "-i", str(inventory), playbook],
-                       cwd=ansible_dir, env=_env())
-            if proc.returncode != 0:
-                failures.append(f"[{group.ids}] {playbook}\n{proc.stdout}{proc.stderr}")
+        (ansible_dir / STATIC_CHECK).write_text(yaml.safe_dump(_static_check_playbook(ansible_dir),
+                                                               sort_keys=False))
+        try:
+            for playbook in ["site.yml", STATIC_CHECK,
+                             *(["molecule/prepare_standins.yml"]
+                               if (ansible_dir / "molecule/prepare_standins.yml").exists() else [])]:
+                proc = run(["ansible-playbook", "--syntax-check", "-i", str(inventory), playbook],
+                           cwd=ansible_dir, env=_env())
+                if proc.returncode != 0:
+                    failures.append(f"[{group.ids}] {playbook}\n{proc.stdout}{proc.stderr}")
+        finally:
+            (ansible_dir / STATIC_CHECK).unlink()
     assert not failures, "\n".join(failures)
 
 

@@ -210,3 +210,42 @@ def test_console_script_exits_with_the_commands_code(tmp_path):
     out = tmp_path / "repo"
     subprocess.run([*cmd, "render", str(spec), "-o", str(out)], check=True, capture_output=True)
     assert (out / "README.md").is_file() and (out / ".repro-gen" / "state.json").is_file()
+
+
+@pytest.mark.parametrize("text", ["[a", "*x", "a: b: c", "yes", "010", "!!python/object:os.system",
+                                  "{{ x }}", "- x", "~~~"])
+def test_init_set_takes_text_fields_as_written(tmp_path, text):
+    out = tmp_path / "spec.yaml"
+    result = invoke("init", "--defaults", "-o", str(out), "--set", f"project.description={text}")
+    assert result.exit_code == 0, result.output
+    assert load(out).project.description == text
+
+
+@pytest.mark.parametrize(("value", "fragment"), [("[a", "not valid YAML"), ("*x", "alias"),
+                                                  ("!!int 3", "explicit YAML tag")])
+def test_init_set_yaml_errors_name_the_set(tmp_path, value, fragment):
+    result = invoke("init", "--defaults", "-o", str(tmp_path / "s.yaml"),
+                    "--set", f"chameleon.node_count={value}")
+    assert result.exit_code == 2, result.output
+    assert f"--set: chameleon.node_count: {fragment}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_output_that_is_a_file_is_a_usage_error_not_an_invalid_spec(tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("version: 1\nproject:\n  name: usage-study\n")
+    result = invoke("render", str(spec), "-o", str(spec))
+    assert result.exit_code == 64 and "is a file" in result.output
+    result = invoke("init", "-o", str(tmp_path), "--defaults")
+    assert result.exit_code == 64
+
+
+def test_keys_are_shown_escaped(tmp_path):
+    """A key cannot forge a line of output or reorder one: non-printables are escaped."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text('version: 1\nproject:\n  name: abc\n  "x\\nspec.yaml:1: ok\\u202e\\0": 1\n')
+    result = invoke("validate", str(spec))
+    assert result.exit_code == 2
+    assert "project.x\\u000aspec.yaml:1: ok\\u202e\\u0000: unknown key" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert "\u202e" not in result.output and "\0" not in result.output

@@ -19,9 +19,11 @@ from repro_gen.filters import (
     ident,
     json_value,
     make_word,
+    markdown_code,
     markdown_text,
     python_literal,
     shell_word,
+    yaml_key,
     yaml_scalar,
 )
 
@@ -103,3 +105,45 @@ def test_ident_accepts_allow_listed(value):
 def test_ident_rejects_everything_else(value):
     with pytest.raises(BlueprintError):
         ident(value)
+
+
+MARKDOWN_HOSTILE = ["~~~", "```", "- x", "* x", "1. x", "1) x", "---", "===", "    indented",
+                    "  two", "x  ", " ", "# h", "> q", "&amp;", "&#42;", "<b>x</b>", "<!-- c",
+                    "[a](b)", "![i](j)", "a_b_c", "*em*", "__s__", "~~del~~", "a|b", "\\",
+                    "\\*", "`", "``a``", "` a `", "$x$", ":smile:", "https://x.y/_a_", "+ x",
+                    "<https://x>", "x\\", "é✓😀", "a  b"]
+
+
+@pytest.mark.parametrize("value", MARKDOWN_HOSTILE)
+def test_markdown_text_shows_verbatim_and_keeps_one_paragraph(value):
+    from tests.core.oracles import markdown_blocks
+    from tests.core.oracles import markdown_text as shown
+
+    doc = f"before\n\n{markdown_text(value)}\n\nafter\n"
+    assert markdown_blocks(doc) == ["paragraph_open", "paragraph_close"] * 3
+    assert shown(doc) == f"before\n{value}\nafter\n"
+
+
+@given(st.text(st.characters(codec="utf-8", exclude_categories=("Cc", "Cf", "Zl", "Zp", "Co",
+                                                                 "Cs", "Cn")), min_size=1))
+def test_markdown_text_and_code_show_any_printable_line_verbatim(value):
+    from tests.core.oracles import markdown_codes
+    from tests.core.oracles import markdown_text as shown
+
+    assert shown(f"x\n\n{markdown_text(value)}\n") == f"x\n{value}\n"
+    assert markdown_codes(f"x {markdown_code(value)} y\n") == [value]
+
+
+@pytest.mark.parametrize("value", MARKDOWN_HOSTILE)
+def test_markdown_code_shows_verbatim(value):
+    from tests.core.oracles import markdown_codes
+
+    assert markdown_codes(f"run {markdown_code(value)} now\n") == [value]
+
+
+@pytest.mark.parametrize("value", ["chi_uc", "yes", "no", "on", "off", "null", "~", "010", "1.5",
+                                   "2024-01-01", "true", "a: b", "#x", "0x10", "1e3", ".inf"])
+def test_yaml_key_reads_back_as_the_same_string(value):
+    assert yaml.safe_load(f"clouds:\n  {yaml_key(value)}:\n    auth: {{}}\n") == {
+        "clouds": {value: {"auth": {}}}}
+    assert yaml_key("chi_uc") == "chi_uc"  # plain where plain reads back

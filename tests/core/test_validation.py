@@ -21,7 +21,11 @@ CASES = [
     ("unknown-top-key", BASE + "colour: blue\n", "colour", "keys allowed here: version, project", 4),
     ("unknown-nested-key", BASE + "chameleon:\n  nodes: 2\n", "chameleon.nodes", "node_count", 5),
     ("missing-project", "version: 1\n", "project", "add it", 1),
-    ("wrong-version", "version: 2\nproject:\n  name: ab-c\n", "version", "use one of: 1", 1),
+    ("newer-version", "version: 99\nproject:\n  name: ab-c\n", "version",
+     "the spec may be from a newer repro-gen", 1),
+    ("version-zero", "version: 0\nproject:\n  name: ab-c\n", "version", "use version: 1", 1),
+    ("version-bool", "version: true\nproject:\n  name: ab-c\n", "version", "not a version number", 1),
+    ("version-string", "version: '1'\nproject:\n  name: ab-c\n", "version", "(unquoted)", 1),
     ("name-uppercase", "version: 1\nproject:\n  name: MyStudy\n", "project.name", "lowercase", 3),
     ("name-quotes", 'version: 1\nproject:\n  name: "a\\"b"\n', "project.name", "not allowed", 3),
     ("name-dollar-brace", "version: 1\nproject:\n  name: a${x}b\n", "project.name", "not allowed", 3),
@@ -110,6 +114,66 @@ CASES = [
     ("duplicate-key", BASE + "project:\n  name: other\n", "project", "duplicate key", 4),
     ("not-a-mapping", "- a\n- b\n", "(top level)", "mapping", 1),
     ("bad-yaml", "version: 1\nproject: [\n", "(yaml)", "not valid YAML", 3),
+    # What a spec never needs is refused while composing, before anything is expanded.
+    ("tag-int", BASE + "  description: !!int abc\n", "(yaml)", "explicit YAML tag !!int", 4),
+    ("tag-float", BASE + "chameleon:\n  node_count: !!float 1\n", "(yaml)", "!!float", 5),
+    ("tag-timestamp", BASE + "  description: !!timestamp x\n", "(yaml)", "!!timestamp", 4),
+    ("tag-python", BASE + "  description: !!python/object:os.system x\n", "(yaml)",
+     "!!python/object:os.system", 4),
+    ("tag-unknown", BASE + "  description: !mine x\n", "(yaml)", "explicit YAML tag !mine", 4),
+    ("tag-set-section", "version: 1\nproject: !!set {a, b}\n", "(yaml)", "!!set", 2),
+    ("alias", "version: 1\nproject:\n  name: &n abc\n  description: *n\n", "(yaml)",
+     "no anchors or aliases", 3),
+    ("recursive-alias", "a: &a [*a]\n", "(yaml)", "anchor &a is not allowed", 1),
+    ("deep", "a: " + "[" * 30 + "]" * 30 + "\n", "(yaml)", "more than 20 levels", 1),
+    ("complex-key", BASE + "? [a, b]\n: c\n", "(top level)", "keys are plain names", 4),
+    ("impossible-date", "version: 2024-02-30\nproject:\n  name: ab-c\n", "version",
+     "quote it", 1),
+    ("section-a-list", "version: 1\nproject: [a, b]\n", "project", "mapping", 2),
+    # Hints state the rule that failed.
+    ("name-trailing-hyphen", "version: 1\nproject:\n  name: ab-\n", "project.name",
+     "end with a lowercase letter or digit (not '-')", 3),
+    ("name-short", "version: 1\nproject:\n  name: ab\n", "project.name", "3 to 32 characters", 3),
+    ("key-pair-hyphen", BASE + "chameleon:\n  key_pair: -ab\n", "chameleon.key_pair",
+     "start with a letter or digit (not '-')", 5),
+    ("key-pair-long", BASE + "chameleon:\n  key_pair: " + "k" * 65 + "\n", "chameleon.key_pair",
+     "1 to 64 characters (this has 65)", 5),
+    ("key-pair-space", BASE + "chameleon:\n  key_pair: a b\n", "chameleon.key_pair",
+     "not ' '", 5),
+    ("description-u2028", BASE + '  description: "a\\u2028b"\n', "project.description",
+     "U+2028 (LINE SEPARATOR)", 4),
+    ("description-nel", BASE + '  description: "a\\x85b"\n', "project.description", "U+0085", 4),
+    ("description-c1", BASE + '  description: "a\\x9bb"\n', "project.description", "U+009B", 4),
+    ("description-rlo", BASE + '  description: "a\\u202eb"\n', "project.description",
+     "U+202E (RIGHT-TO-LEFT OVERRIDE)", 4),
+    ("description-zwsp", BASE + '  description: "a\\u200bb"\n', "project.description",
+     "U+200B (ZERO WIDTH SPACE)", 4),
+    ("description-private", BASE + '  description: "a\\ue000b"\n', "project.description",
+     "U+E000", 4),
+    ("cidr-zone-id", BASE + "chameleon:\n  site: KVM@TACC\n  flavor: m1.large\n"
+     "  ssh_cidrs: ['fe80::1%eth0/128']\n", "chameleon.ssh_cidrs", "zone id", 7),
+    ("cidr-v4-mapped", BASE + "chameleon:\n  site: KVM@TACC\n  flavor: m1.large\n"
+     "  ssh_cidrs: ['::ffff:198.51.100.7/128']\n", "chameleon.ssh_cidrs",
+     "write 198.51.100.7/32", 7),
+    ("cidr-no-prefix", BASE + "chameleon:\n  site: KVM@TACC\n  flavor: m1.large\n"
+     "  ssh_cidrs: [10.0.0.1]\n", "chameleon.ssh_cidrs", "prefix length in digits", 7),
+    ("cidr-netmask", BASE + "chameleon:\n  site: KVM@TACC\n  flavor: m1.large\n"
+     "  ssh_cidrs: [10.0.0.0/255.0.0.0]\n", "chameleon.ssh_cidrs", "prefix length in digits", 7),
+    ("dep-bad-extra", BASE + "training:\n  extra_dependencies: ['x[y-]==1']\n",
+     "training.extra_dependencies.0", "not a valid requirement", 5),
+    ("dep-bad-version", BASE + "training:\n  extra_dependencies: ['a==a']\n",
+     "training.extra_dependencies.0", "not a valid requirement", 5),
+    ("dep-clash", BASE + "training:\n  extra_dependencies: ['torch==1.0.0']\n",
+     "training.extra_dependencies.0", "which pin torch==2.13.0", 5),
+    ("dep-clash-spelling", BASE + "training:\n  extra_dependencies: ['PyYAML==5.4']\n",
+     "training.extra_dependencies.0", "pyyaml==6.0.3", 5),
+    ("dep-twice", BASE + "training:\n  extra_dependencies: ['pandas==2.2.3', 'Pandas==2.2.2']\n",
+     "training.extra_dependencies", "pin the same package", 5),
+    *[(f"entry-point-{name}", BASE + f"training:\n  entry_point: {name}\n", "training.entry_point",
+       "a module repro-gen generates", 5) for name in ("provenance.py", "runtime.py", "__init__.py")],
+    # CHI@UC has no AMD node: the derived image is not blamed, no NVIDIA type is suggested.
+    ("amd-type-at-uc", BASE + "chameleon:\n  node_type: gpu_p100\naccelerator: amd\n",
+     "chameleon.node_type", "CHI@UC has no amd GPU node type (CHI@TACC has it)", 5),
 ]
 
 
@@ -254,3 +318,38 @@ def test_spec_error_lists_problems_in_order():
     with pytest.raises(SpecError) as info:
         spec_mod.validate({"project": {"name": "x"}, "training": {"seed": -5}})
     assert [p.field for p in info.value.problems] == ["project.name", "training.seed"]
+
+
+BILLION_LAUGHS = "\n".join(
+    ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    + [f"{c}: &{c} [{', '.join(['*' + p] * 9)}]" for p, c in zip("abcdefgh", "bcdefghi", strict=True)]) + "\n"
+
+
+@pytest.mark.parametrize("text", [
+    BILLION_LAUGHS,
+    "a: &a [*a]\n",  # recursive
+    "a: " + "[" * 10_000 + "]" * 10_000 + "\n",  # deep flow nesting
+    "- " * 10_000 + "x\n",  # deep block nesting, on one line
+    "a: " + "{a: " * 10_000 + "}" * 10_000 + "\n",
+], ids=["billion-laughs", "recursive-alias", "deep-flow", "deep-block", "deep-flow-mapping"])
+def test_hostile_documents_are_refused_fast_with_bounded_memory(text):
+    import time
+    import tracemalloc
+
+    tracemalloc.start()
+    start = time.perf_counter()
+    with pytest.raises(SpecError) as info:
+        parse(text)
+    elapsed = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert info.value.problems[0].field == "(yaml)"
+    assert elapsed < 1.0, f"{elapsed:.2f} s"
+    assert peak < 20 * 2**20, f"{peak / 2**20:.1f} MiB"
+
+
+def test_an_oversized_file_is_refused_before_it_is_parsed(tmp_path):
+    path = tmp_path / "spec.yaml"
+    path.write_text(BASE + "#" * (2 << 20) + "\n")
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2 and "larger than" in result.output

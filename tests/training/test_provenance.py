@@ -77,6 +77,7 @@ def metadata_server():
 
 def test_chameleon_facts_from_metadata_stand_in(provenance, metadata_server, monkeypatch):
     monkeypatch.setenv("REPRO_METADATA_URL", metadata_server)
+    monkeypatch.setenv("CHAMELEON_INSTANCE", "1")
     monkeypatch.setenv("CHAMELEON_SITE", "CHI@UC")
     monkeypatch.delenv("CHAMELEON_LEASE_ID", raising=False)
     monkeypatch.delenv("CHAMELEON_RESERVATION_ID", raising=False)
@@ -96,6 +97,7 @@ def test_chameleon_facts_from_metadata_stand_in(provenance, metadata_server, mon
 
 def test_environment_wins_over_metadata(provenance, metadata_server, monkeypatch):
     monkeypatch.setenv("REPRO_METADATA_URL", metadata_server)
+    monkeypatch.setenv("CHAMELEON_INSTANCE", "1")
     monkeypatch.setenv("CHAMELEON_LEASE_ID", "lease-env")
     facts, _ = provenance.chameleon_facts()
     assert facts["chameleon.lease_id"] == "lease-env"
@@ -104,6 +106,7 @@ def test_environment_wins_over_metadata(provenance, metadata_server, monkeypatch
 @pytest.mark.parametrize("url", [CLOSED_PORT_METADATA, "http://127.0.0.1:1/openstack/latest"])
 def test_no_metadata_service_is_recorded_as_absent_without_hanging(provenance, monkeypatch, url):
     monkeypatch.setenv("REPRO_METADATA_URL", url)
+    monkeypatch.setenv("CHAMELEON_INSTANCE", "1")
     for name in ("CHAMELEON_SITE", "CHAMELEON_NODE_TYPE", "CHAMELEON_LEASE_ID",
                  "CHAMELEON_RESERVATION_ID"):
         monkeypatch.delenv(name, raising=False)
@@ -115,6 +118,23 @@ def test_no_metadata_service_is_recorded_as_absent_without_hanging(provenance, m
         assert facts[f"chameleon.{key}"].startswith("absent ("), key
 
 
+@pytest.mark.parametrize("mark", [None, "", "0", "yes"])
+def test_off_a_chameleon_node_the_metadata_service_is_not_asked(provenance, metadata_server,
+                                                               monkeypatch, mark):
+    """Only the training role's CHAMELEON_INSTANCE=1 says "on a Chameleon node"."""
+    monkeypatch.setenv("REPRO_METADATA_URL", metadata_server)
+    if mark is None:
+        monkeypatch.delenv("CHAMELEON_INSTANCE", raising=False)
+    else:
+        monkeypatch.setenv("CHAMELEON_INSTANCE", mark)
+    asked = []
+    monkeypatch.setattr(provenance, "_fetch_json", lambda url, timeout: asked.append(url))
+    facts, artifacts = provenance.chameleon_facts()
+    assert asked == [] and artifacts == {}
+    assert facts["chameleon.metadata"] == "absent (not on a Chameleon node)"
+    assert facts["chameleon.instance_id"] == "absent (not on a Chameleon node)"
+
+
 def test_slow_metadata_service_times_out_within_a_second(provenance, monkeypatch):
     import socket
 
@@ -123,6 +143,7 @@ def test_slow_metadata_service_times_out_within_a_second(provenance, monkeypatch
     listener.listen(1)  # accepts the connection, never answers
     monkeypatch.setenv("REPRO_METADATA_URL", f"http://127.0.0.1:{listener.getsockname()[1]}/x")
     monkeypatch.setenv("REPRO_METADATA_TIMEOUT", "30")  # capped at 1 s by the module
+    monkeypatch.setenv("CHAMELEON_INSTANCE", "1")
     started = time.monotonic()
     facts, _ = provenance.chameleon_facts()
     listener.close()
