@@ -66,6 +66,10 @@ class Combo:
             "accelerator": self.accelerator,
             "training": {"framework": self.framework},
             "tracking": {"artifact_store": self.artifact_store},
+            # With the molecule scenarios, the superset of what a spec renders: the ansible and
+            # molecule checks run over them (tests/ansible/test_molecule.py checks what a spec without
+            # them leaves out).
+            "integrations": {"molecule": True},
         }
 
 

@@ -13,6 +13,7 @@ A folder of files that hold no spec values (an Ansible role, say) ships verbatim
 
       - tree: roles/docker          # every file below it, copied as is, except *.j2
         dest: ansible/roles/docker
+        copy: true                  # required: every entry that copies says so
         when: ...                   # optional
 
 Each file keeps its relative path; executable files get mode 0755, the others 0644. The few
@@ -25,6 +26,7 @@ Consecutive entries under one condition are grouped instead of repeating it:
         files:                      # any entries, trees and groups; each inner `when` is
           - tree: roles/amd_rocm    # combined with the group's (both must hold)
             dest: ansible/roles/amd_rocm
+            copy: true
 """
 
 from __future__ import annotations
@@ -184,8 +186,10 @@ def _flatten(manifest: Path, items: list, when: str | None) -> list[dict]:
 
 def _tree_entries(root: Path, manifest: Path, family: str, item: dict) -> list[Entry]:
     """One verbatim-copy entry per file below a `tree:` folder."""
-    if set(item) - {"tree", "dest", "when"}:
-        raise BlueprintError(f"{manifest}: a tree entry takes only tree, dest and when: {item}")
+    if set(item) - {"tree", "dest", "copy", "when"}:
+        raise BlueprintError(f"{manifest}: a tree entry takes only tree, dest, copy and when: {item}")
+    if item.get("copy") is not True:
+        raise BlueprintError(f"{manifest}: tree {item['tree']} ships its files verbatim: say `copy: true`")
     folder = f"{family}/{safe_relative(item['tree'], 'tree')}"
     dest = safe_relative(item["dest"], "dest")
     if not (root / folder).is_dir():

@@ -231,6 +231,10 @@ class Integrations(_Section):
         "Pass HF_TOKEN from the secrets file to training and cache models on a volume."))] = False
     github: Annotated[bool, Field(strict=True, description=(
         "Generate a GitHub Actions workflow that runs `make check`."))] = False
+    molecule: Annotated[bool, Field(strict=True, description=(
+        "Ship each Ansible role's molecule scenarios and the GPU tool stand-ins they use. They"
+        " test the roles in systemd containers built from repro-gen's own test images, so they"
+        " are for checking repro-gen itself, not for a study."))] = False
 
 
 class Spec(_Section, SpecFacts):

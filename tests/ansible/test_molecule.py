@@ -8,6 +8,10 @@ What is real and what stands in:
   failure message).
 - `standin` scenarios: lspci / nvidia-smi / nvidia-ctk / rocm-smi are stand-ins on PATH, because
   there is no GPU here; each such molecule.yml says so in its first lines.
+- training `default`: the repository is really shipped with rsync and the settings file written;
+  the image build is off (no Docker engine in the container; tests/training/test_role.py builds it).
+
+The scenarios ship only with `integrations.molecule: true` (the matrix turns it on).
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
+import yaml
 
 from tests import matrix
-from tests.conftest import ROOT, require
+from tests.conftest import ROOT, render_data, require
 from tests.support.skips import REQUIRE_DOCKER, skip_or_fail
 
 IMAGE = os.environ.get("MOLECULE_IMAGE", "local/debian-systemd:bookworm")
@@ -34,6 +40,7 @@ SCENARIOS = [
     ("amd_rocm", "default"),
     ("amd_rocm", "missing_gpu"),
     ("amd_rocm", "standin"),
+    ("training", "default"),
 ]
 
 
@@ -64,6 +71,32 @@ def test_every_rendered_scenario_is_tested(matrix_trees):
         assert (ROOT / path).is_file(), path
 
 
+def _molecule_files(tree: Path) -> list[str]:
+    """The rendered files that are molecule scaffolding, or that name molecule (the spec's copy
+    and the render record under .repro-gen/ aside)."""
+    rels = (p.relative_to(tree).as_posix() for p in matrix.rendered_files(tree))
+    return sorted(rel for rel in rels if not rel.startswith(".repro-gen/")
+                  and ("molecule" in rel or b"molecule" in (tree / rel).read_bytes().lower()))
+
+
+def test_molecule_scaffolding_ships_only_when_asked(example_trees, tmp_path):
+    """Without integrations.molecule no scenario, stand-in or mention of molecule is rendered (the
+    researcher could not run them without repro-gen's test images); with it, every role has one."""
+    for name, tree in example_trees.items():
+        on = yaml.safe_load((tree / ".repro-gen/spec.yaml").read_text())["integrations"]["molecule"]
+        if not on:
+            assert _molecule_files(tree) == [], name
+    data = {"project": {"name": "opt-in-study"}, "integrations": {"molecule": True}}
+    tree = render_data(data, tmp_path / "on")
+    roles = sorted(p.name for p in (tree / "ansible/roles").iterdir())
+    with_scenarios = sorted({p.parts[-4] for p in (tree / "ansible/roles").glob("*/molecule/*/molecule.yml")})
+    # gpu_detect is tested through the scenarios of the roles that use it.
+    assert with_scenarios == [r for r in roles if r != "gpu_detect"]
+    assert (tree / "ansible/molecule/prepare_standins.yml").is_file()
+    off = render_data({**data, "integrations": {"molecule": False}}, tmp_path / "off")
+    assert _molecule_files(off) == []
+
+
 def test_standin_scenarios_say_so(matrix_trees):
     # ansible/roles/<role>/molecule/<scenario>/molecule.yml, each distinct one once per scenario name.
     variants = [v for v in matrix.distinct_files(matrix_trees, ["ansible/roles/*/molecule/*/molecule.yml"],
@@ -85,9 +118,10 @@ def test_molecule_scenario(role, scenario, matrix_trees, tmp_path):
     groups = matrix.groups(with_role, [f"ansible/roles/{role}/*", "ansible/molecule/*"])
     failures = []
     for i, group in enumerate(groups):
-        # A copy, so molecule's files and the inventory of one run never touch the shared tree.
+        # A copy, so molecule's files and the inventory of one run never touch the shared tree;
+        # all of it, since the training role ships the whole repository.
         work = tmp_path / f"tree-{i}"
-        shutil.copytree(group.root / "ansible", work / "ansible", symlinks=True)
+        shutil.copytree(group.root, work, symlinks=True)
         env = {**os.environ, "MOLECULE_IMAGE": IMAGE, "ANSIBLE_FORCE_COLOR": "0", "NO_COLOR": "1",
                "PY_COLORS": "0", "MOLECULE_NO_LOG": "false"}
         proc = subprocess.run(["molecule", "test", "-s", scenario], cwd=work / "ansible/roles" / role,

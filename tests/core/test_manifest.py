@@ -26,7 +26,7 @@ def blueprints(tmp_path: Path, manifest_text: str, files: dict[str, str]) -> Pat
 
 
 def test_tree_copies_every_file_verbatim_with_modes(tmp_path):
-    root = blueprints(tmp_path, "files:\n  - tree: role\n    dest: out/role\n", {
+    root = blueprints(tmp_path, "files:\n  - tree: role\n    dest: out/role\n    copy: true\n", {
         "fam/role/tasks/main.yml": "- name: keep {{ ansible }} and [[ brackets ]]\n",
         "fam/role/files/run.sh": "#!/bin/sh\necho hi\n",
     })
@@ -38,7 +38,7 @@ def test_tree_copies_every_file_verbatim_with_modes(tmp_path):
 
 
 def test_tree_respects_its_condition(tmp_path):
-    root = blueprints(tmp_path, "files:\n  - tree: role\n    dest: out/role\n"
+    root = blueprints(tmp_path, "files:\n  - tree: role\n    dest: out/role\n    copy: true\n"
                       "    when: spec.accelerator == 'amd'\n", {"fam/role/a.yml": "a: 1\n"})
     assert "out/role/a.yml" not in render(SPEC, root)
 
@@ -48,7 +48,7 @@ def test_a_group_puts_its_condition_on_every_entry_in_it(tmp_path):
                       "  - when: spec.accelerator == 'nvidia'\n"
                       "    files:\n"
                       "      - template: a.j2\n        dest: out/a\n"
-                      "      - tree: role\n        dest: out/role\n"
+                      "      - tree: role\n        dest: out/role\n        copy: true\n"
                       "      - template: b.j2\n        dest: out/b\n"
                       "        when: spec.training.framework == 'sklearn'\n"
                       "  - template: c.j2\n    dest: out/c\n",
@@ -72,8 +72,10 @@ def test_a_group_puts_its_condition_on_every_entry_in_it(tmp_path):
     ("files:\n  - template: a.j2\n    dest: ../x\n", "plain relative path"),
     ("files:\n  - template: a.j2\n    dest: /etc/x\n", "plain relative path"),
     ("files:\n  - template: a.j2\n    dest: x\n    colour: red\n", "unknown keys"),
-    ("files:\n  - tree: nowhere\n    dest: x\n", "not a folder"),
-    ("files:\n  - tree: role\n    dest: x\n    mode: '0755'\n", "only tree, dest and when"),
+    ("files:\n  - tree: nowhere\n    dest: x\n    copy: true\n", "not a folder"),
+    ("files:\n  - tree: role\n    dest: x\n    copy: true\n    mode: '0755'\n",
+     "only tree, dest, copy and when"),
+    ("files:\n  - tree: role\n    dest: x\n", "say `copy: true`"),
     ("files:\n  - when: 'true'\n    dest: x\n    files:\n      - template: a.j2\n        dest: x\n",
      "exactly `when` and `files`"),
     ("files:\n  - when: 'true'\n    files: []\n", "lists no files"),
@@ -107,10 +109,10 @@ def test_templates_cannot_reach_unsafe_attributes(tmp_path):
 
 def test_template_inside_a_tree_must_be_listed(tmp_path):
     files = {"fam/role/a.yml": "a: 1\n", "fam/role/molecule.yml.j2": "name: [[ spec.project.name ]]\n"}
-    root = blueprints(tmp_path, "files:\n  - tree: role\n    dest: out\n", files)
+    root = blueprints(tmp_path, "files:\n  - tree: role\n    dest: out\n    copy: true\n", files)
     with pytest.raises(BlueprintError, match="no entry lists it"):
         render(SPEC, root)
-    root = blueprints(tmp_path, "files:\n  - tree: role\n    dest: out\n"
+    root = blueprints(tmp_path, "files:\n  - tree: role\n    dest: out\n    copy: true\n"
                       "  - template: role/molecule.yml.j2\n    dest: out/molecule.yml\n", files)
     tree = render(SPEC, root)
     assert tree["out/molecule.yml"].content == b"name: manifest-study\n"

@@ -109,6 +109,8 @@ CASES = [
     ("seed-bool", BASE + "training:\n  seed: true\n", "training.seed", "whole number", 5),
     ("store", BASE + "tracking:\n  artifact_store: s3\n", "tracking.artifact_store", "minio", 5),
     ("backups-string", BASE + "tracking:\n  backups: 'yes'\n", "tracking.backups", "true or false", 5),
+    ("molecule-string", BASE + "integrations:\n  molecule: 'on'\n", "integrations.molecule",
+     "true or false", 5),
     ("experiment-template", BASE + "tracking:\n  experiment: '{{ lookup(\"pipe\", \"id\") }}'\n",
      "tracking.experiment", "not allowed", 5),
     ("duplicate-key", BASE + "project:\n  name: other\n", "project", "duplicate key", 4),
