@@ -2,7 +2,7 @@
 # at plan time, and not halfway through an apply.
 # Rendered by repro-gen from .repro-gen/spec.yaml. Your edits survive a re-render (three-way merge).
 # Values: terraform.tfvars (from the spec) and lease.auto.tfvars.json (written by
-# `python lease/lease.py create`).
+# `python3 -m ops lease create`).
 
 variable "cloud" {
   description = "Entry of clouds.yaml holding the application credential for CHI@TACC."
@@ -60,7 +60,7 @@ variable "reservation_id" {
 
   validation {
     condition     = can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.reservation_id))
-    error_message = "The reservation_id must be a reservation UUID; run `python lease/lease.py create` to get one."
+    error_message = "The reservation_id must be a reservation UUID; run `python3 -m ops lease create` to get one."
   }
 }
 
