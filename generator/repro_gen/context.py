@@ -113,6 +113,70 @@ def training(spec: Spec) -> dict[str, Any]:
     }
 
 
+def lease_settings(spec: Spec) -> dict[str, Any]:
+    """What the lease command asks Blazar for (ops/project.json, "lease")."""
+    site = spec.site
+    hardware = ({"node_type": spec.chameleon.node_type} if site.is_baremetal
+                else {"flavor": spec.chameleon.flavor})
+    return {
+        "cloud": spec.chameleon.cloud, "site": site.name, "region": site.region,
+        "kind": site.kind, "lease_name": lease_name(spec), **hardware,
+        "node_count": spec.chameleon.node_count, "hours": spec.chameleon.lease_hours,
+        "max_hours": catalog.MAX_LEASE_HOURS, "tfvars": "terraform/lease.auto.tfvars.json",
+    }
+
+
+# The files of the generated ops package (blueprints/ops): the mlflow_stack role ships them to the
+# head node, where the backup service runs `python3 -m ops backup run` and `ops restore run`.
+OPS_FILES = ("__init__.py", "__main__.py", "ansible.py", "backup.py", "check.py", "cli.py",
+             "lease.py", "node.py", "project.json", "restore.py", "secrets.py", "settings.py",
+             "status.py", "steps.py", "teardown.py", "terraform.py", "training.py")
+
+
+def ops_settings(spec: Spec) -> dict[str, Any]:
+    """The generated repository's ops/project.json: every project-specific value the ops package
+    reads, so that its modules ship verbatim."""
+    tracking, train = tracking_facts(spec), training(spec)
+    return {
+        "project": spec.project.name,
+        "site": spec.site.name,
+        "hardware": f"{spec.chameleon.node_count} x {spec.hardware_name}",
+        "accelerator": spec.accelerator,
+        "lease": lease_settings(spec),
+        "secrets": {
+            "generated": tracking["generated_secrets"],
+            "user_provided": {n: tracking["user_secret_hints"][n] for n in tracking["user_secrets"]},
+            # May stay empty: the stack works without them.
+            "optional": ["HF_TOKEN"],
+        },
+        "tracking": {
+            "node_dir": tracking["node_dir"],
+            "compose_project": tracking["compose_project"],
+            # .env holds the stack's secrets (root's, mode 0600), tracking.env the role's settings.
+            "env_files": [".env", "tracking.env"],
+            "compose_file": "compose/tracking.yml",
+        },
+        "backups": {
+            "enabled": spec.tracking.backups,
+            "unit": tracking["backup_unit"],
+            "schedule": spec.tracking.backup_schedule,
+            "endpoint": spec.site.object_store_url,
+            "bucket": tracking["backup_bucket"],
+            "prefix": "tracking/",
+            "artifact_bucket": tracking["bucket"],
+            "keep_days": spec.tracking.backup_keep_days,
+        },
+        "training": {
+            "dir": train["project_dir"],
+            "entry_point": spec.training.entry_point,
+            "seed": spec.training.seed,
+            "compose_file": "compose/train.yml",
+            "env_files": ["compose/.env.train"]
+            + (["compose/.env.train.secrets"] if spec.integrations.huggingface else []),
+        },
+    }
+
+
 def build(spec: Spec) -> dict[str, Any]:
     """Everything a template may read. Templates get facts, never the filesystem."""
     return {
@@ -141,4 +205,6 @@ def build(spec: Spec) -> dict[str, Any]:
             "openstack_provider": pins.OPENSTACK_PROVIDER,
         },
         "training": training(spec),
+        "ops": ops_settings(spec),
+        "ops_files": OPS_FILES,
     }

@@ -86,6 +86,11 @@ def json_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+def json_document(value: Any) -> str:
+    """A whole JSON file: indented, keys sorted, so that a re-render diffs line by line."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=2)
+
+
 def markdown_text(value: Any) -> str:
     """Text inside a Markdown paragraph or table cell that shows exactly as written.
 
@@ -157,6 +162,7 @@ FILTERS: dict[str, Callable[..., str]] = {
     "make": make_word,
     "py": python_literal,
     "json": json_value,
+    "json_document": json_document,
     "md": markdown_text,
     "md_code": markdown_code,
     "yaml_key": yaml_key,

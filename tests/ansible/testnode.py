@@ -171,7 +171,7 @@ def converge_twice(tree: Path, name: str | None = None) -> tuple[Run, Run, dict]
         # it. The tracking role reads the secrets file on this side: one made by the tree's own
         # tool, outside the tree.
         secrets = key.parent / "secrets.env"
-        _sh(["python3", "scripts/env_secrets.py", "ensure", "--env-file", str(secrets)], cwd=tree,
+        _sh(["python3", "-m", "ops", "secrets", "ensure", "--env-file", str(secrets)], cwd=tree,
             check=True)
         check = playbook(ansible_dir, ["site.yml", "--check", "-e", f"@{extra_file}",
                                        "-e", json.dumps({"mlflow_stack_env_file": str(secrets)})], env)

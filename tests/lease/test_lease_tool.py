@@ -1,4 +1,5 @@
-"""lease/lease.py against a stand-in for Chameleon's Keystone and Blazar (tests/lease/fake_openstack.py).
+"""`python3 -m ops lease` (ops/lease.py) against a stand-in for Chameleon's Keystone and Blazar
+(tests/lease/fake_openstack.py).
 
 Chameleon cannot be reached from the test machine; the stand-in is a real HTTP server on 127.0.0.1,
 and the tool runs unmodified, as a subprocess, with a clouds.yaml that points at it.
@@ -34,7 +35,7 @@ def lease_tool(tree: Path, fake: FakeOpenStack, *args: str, secret: str | None =
                config_file: str | None = "clouds") -> subprocess.CompletedProcess:
     """Run the tool with a clouds.yaml for `fake` at `clouds` (default ./clouds.yaml) and
     OS_CLIENT_CONFIG_FILE pointing at it ("clouds"), at another path, or unset (None)."""
-    config = json.loads((tree / "lease" / "lease.json").read_text())
+    config = lease_settings(tree)
     clouds = clouds or tree / "clouds.yaml"
     clouds.write_text(fake.clouds_yaml(config["cloud"], **({"secret": secret} if secret else {})))
     env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
@@ -42,8 +43,12 @@ def lease_tool(tree: Path, fake: FakeOpenStack, *args: str, secret: str | None =
     env.update(HOME=str(tree / ".home"), OS_AUTH_URL="https://stray.invalid:5000/v3")
     if config_file is not None:
         env["OS_CLIENT_CONFIG_FILE"] = str(clouds) if config_file == "clouds" else config_file
-    return subprocess.run([sys.executable, "lease/lease.py", *args], cwd=tree, env=env,
+    return subprocess.run([sys.executable, "-m", "ops", "lease", *args], cwd=tree, env=env,
                           capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def lease_settings(tree: Path) -> dict:
+    return json.loads((tree / "ops" / "project.json").read_text())["lease"]
 
 
 def tfvars(tree: Path) -> dict:
@@ -210,7 +215,7 @@ def test_a_lease_for_later_says_how_to_finish(matrix_trees, tmp_path):
     with FakeOpenStack(State(region="CHI@TACC", activate_after=None)) as fake:
         proc = lease_tool(tree, fake, "create", "--start", later, *FAST)
         assert proc.returncode == 0, proc.stdout + proc.stderr
-        assert "lease/lease.py wait" in proc.stdout
+        assert "python3 -m ops lease wait" in proc.stdout
         # `wait` on a lease that is still pending times out clearly; tfvars only once ACTIVE.
         waited = lease_tool(tree, fake, "wait", "--timeout", "0.3", "--interval", "0.05")
         assert waited.returncode == 3 and "still PENDING" in waited.stderr
@@ -309,7 +314,8 @@ def test_status_extend_delete(matrix_trees, tmp_path):
 
 def test_status_json_is_what_the_makefile_reads(matrix_trees, tmp_path):
     """`status --json` is one object with the lease's facts; `cached FIELD` reads it back with
-    no network (the Makefile's LEASE_ENV and `make summary`), and says what to do without it."""
+    no network (the lease ids `make configure` and `make train` record, `make summary`), and says
+    what to do without it."""
     tree = tree_for(matrix_trees, BAREMETAL, tmp_path / "t")
     with FakeOpenStack(State(region="CHI@TACC")) as fake:
         assert lease_tool(tree, fake, "create", *FAST).returncode == 0
@@ -322,6 +328,8 @@ def test_status_json_is_what_the_makefile_reads(matrix_trees, tmp_path):
         assert 23 * 3600 < facts["seconds_left"] <= 24 * 3600 and facts["degraded"] is False
         text = lease_tool(tree, fake, "status").stdout.splitlines()
         saved = tree / "terraform" / "lease-status.json"
+        # `create` saved the same facts already: what `make lease` leaves for the Makefile.
+        assert json.loads(saved.read_text())["reservation_id"] == facts["reservation_id"]
         saved.write_text(status.stdout)
         requests = len(fake.state.requests)
         for field in ("lease_id", "reservation_id", "end"):
@@ -349,7 +357,7 @@ def test_bad_credential_is_explained(matrix_trees, tmp_path):
 @pytest.mark.parametrize("combo_id", [BAREMETAL, KVM])
 def test_dry_run_sends_nothing(matrix_trees, tmp_path, combo_id):
     tree = tree_for(matrix_trees, combo_id, tmp_path / "t")
-    region = json.loads((tree / "lease" / "lease.json").read_text())["region"]
+    region = lease_settings(tree)["region"]
     with FakeOpenStack(State(region=region, flavors=[dict(H100_FLAVOR)])) as fake:
         proc = lease_tool(tree, fake, "create", "--dry-run")
         assert proc.returncode == 0, proc.stderr

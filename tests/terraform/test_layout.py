@@ -129,7 +129,7 @@ def test_readme_explains_credentials_for_the_site(matrix_trees):
         for needed in ("application credential", "Unrestricted", "clouds.yaml",
                        f"  {spec.chameleon.cloud}:", f"auth_url: {site.auth_url}",
                        f'region_name: "{site.region}"', "auth_type: v3applicationcredential",
-                       "lease/lease.py create", "terraform/lease.auto.tfvars.json",
+                       "-m ops lease create", "terraform/lease.auto.tfvars.json",
                        "unset"):
             assert needed in section, f"{needed!r} missing [{group.ids}]"
         assert ("does not enforce security groups" in section) == site.is_baremetal, group.ids

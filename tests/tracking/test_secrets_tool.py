@@ -1,5 +1,5 @@
-"""scripts/env_secrets.py: creates .env with strong random values, mode 0600, never changes an
-existing value, and `check` names what compose would refuse to start without."""
+"""`python3 -m ops secrets` (ops/secrets.py): creates .env with strong random values, mode 0600,
+never changes an existing value, and `check` names what compose would refuse to start without."""
 
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ from . import compose
 
 
 def _tool(tree: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(tree / "scripts" / "env_secrets.py"), *args],
+    return subprocess.run([sys.executable, "-m", "ops", "secrets", *args],
                           capture_output=True, text=True, cwd=tree)
 
 
 def _groups(trees):
-    return matrix.groups(trees, ["scripts/env_secrets.py", ".env.example", "compose/tracking.yml"])
+    return matrix.groups(trees, ["ops/*", ".env.example", "compose/tracking.yml"])
 
 
 def test_ensure_creates_private_strong_secrets_and_keeps_them(matrix_trees, tmp_path):

@@ -29,13 +29,13 @@ from . import compose
 
 pytestmark = pytest.mark.slow
 
-PATTERNS = ("compose/tracking.yml", "scripts/*.py", "docker/mlflow/*")
+PATTERNS = ("compose/tracking.yml", "ops/*", "docker/mlflow/*")
 
 
 def _groups(trees):
     # One stack per artifact store: the files of the groups left out differ only in the site's
     # object-store URL and its name (which these tests replace with the local S3 server anyway)
-    # and in scripts/status.py's GPU probe, which the stack does not use.
+    # and in ops/project.json's other sections, which the stack does not use.
     return matrix.one_per(matrix.groups(trees, PATTERNS), lambda combo: combo.artifact_store)
 
 
@@ -56,7 +56,7 @@ class Stack:
         self.pg_port = urllib.parse.urlsplit(postgres).port
         self.compose_file = tree / "compose" / "tracking.yml"
         # The real secrets tool writes .env; the user-provided Chameleon keys are filled in.
-        result = subprocess.run([sys.executable, "scripts/env_secrets.py", "ensure"], cwd=tree,
+        result = subprocess.run([sys.executable, "-m", "ops", "secrets", "ensure"], cwd=tree,
                                 capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
         self.env = compose.read_env_file(tree / ".env")
@@ -283,15 +283,15 @@ def test_backup_wipe_restore_round_trip(matrix_trees, stack_factory, tmp_path):
             logged = _log_a_run(url, tmp_path)
             before = _snapshot_of_tracking(url, logged["run_id"], tmp_path)
 
-            first = stack.run_script("backup", "scripts/backup.py", "run")
+            first = stack.run_script("backup", "-m", "ops", "backup", "run")
             assert first.returncode == 0, first.stderr
-            second = stack.run_script("backup", "scripts/backup.py", "run")
+            second = stack.run_script("backup", "-m", "ops", "backup", "run")
             assert second.returncode == 0, second.stderr
             # Unchanged artifacts are neither downloaded nor uploaded again.
             assert "(0 uploaded," in second.stdout, second.stdout
-            fresh = stack.run_script("backup", "scripts/backup.py", "check", "--max-age-hours", "1")
+            fresh = stack.run_script("backup", "-m", "ops", "backup", "check", "--max-age-hours", "1")
             assert fresh.returncode == 0 and "ok" in fresh.stdout, fresh.stdout + fresh.stderr
-            stale = stack.run_script("backup", "scripts/backup.py", "check",
+            stale = stack.run_script("backup", "-m", "ops", "backup", "check",
                                      "--max-age-hours", "0")
             assert stale.returncode == 1 and "run `make backup`" in stale.stderr, stale.stderr
 
@@ -306,7 +306,7 @@ def test_backup_wipe_restore_round_trip(matrix_trees, stack_factory, tmp_path):
                 artifacts.delete_object(Bucket=bucket, Key=key)
             artifacts.delete_bucket(Bucket=bucket)
 
-            restored = stack.run_script("backup", "scripts/restore.py")
+            restored = stack.run_script("backup", "-m", "ops", "restore", "run")
             assert restored.returncode == 0, restored.stderr
             stack.create_bucket()
             url = stack.start_mlflow()
@@ -329,7 +329,7 @@ def test_backup_check_without_any_backup_exits_1(matrix_trees, tmp_path, postgre
     group = _groups(matrix_trees)[0]
     stack = Stack(group.root, tmp_path, postgres)
     try:
-        result = stack.run_script("backup", "scripts/backup.py", "check", "--max-age-hours", "24")
+        result = stack.run_script("backup", "-m", "ops", "backup", "check", "--max-age-hours", "24")
         assert result.returncode == 1
         assert "no complete backup" in result.stderr
     finally:
@@ -360,7 +360,7 @@ def test_prune_keeps_recent_snapshots_the_newest_and_the_blobs_they_use(matrix_t
     stack.create_bucket()
     url = stack.start_mlflow()
     _log_a_run(url, tmp_path)
-    taken = stack.run_script("backup", "scripts/backup.py", "run")
+    taken = stack.run_script("backup", "-m", "ops", "backup", "run")
     assert taken.returncode == 0, taken.stderr
     assert "prune: kept 1 snapshots" in taken.stdout, taken.stdout
     _, environment = stack.service("backup")
@@ -373,7 +373,7 @@ def test_prune_keeps_recent_snapshots_the_newest_and_the_blobs_they_use(matrix_t
     def put(key: str, body: bytes) -> None:
         store.put_object(Bucket=bucket, Key=key, Body=body)
 
-    [newest] = stack.run_script("backup", "scripts/backup.py", "list").stdout.split()
+    [newest] = stack.run_script("backup", "-m", "ops", "backup", "list").stdout.split()
     manifest = json.loads(get(f"tracking/snapshots/{newest}/manifest.json"))
     used = {meta["sha256"] for meta in manifest["artifacts"]["objects"].values()}
     assert used
@@ -391,7 +391,7 @@ def test_prune_keeps_recent_snapshots_the_newest_and_the_blobs_they_use(matrix_t
     put(f"tracking/snapshots/{old}/postgres.dump", get(f"tracking/snapshots/{newest}/postgres.dump"))
     put(f"tracking/snapshots/{old}/manifest.json", json.dumps(old_manifest).encode())
     put(f"tracking/snapshots/{broken}/postgres.dump", b"half a dump")
-    listed = stack.run_script("backup", "scripts/backup.py", "list").stdout.split()
+    listed = stack.run_script("backup", "-m", "ops", "backup", "list").stdout.split()
     assert listed == [old, newest]
 
     def keys() -> set[str]:
@@ -399,7 +399,7 @@ def test_prune_keeps_recent_snapshots_the_newest_and_the_blobs_they_use(matrix_t
 
     # Default retention (14 days) and grace (24 h): the old snapshot and the interrupted one go;
     # the blobs only they used were written a moment ago, so they wait for a later prune.
-    pruned = stack.run_script("backup", "scripts/backup.py", "prune")
+    pruned = stack.run_script("backup", "-m", "ops", "backup", "prune")
     assert pruned.returncode == 0, pruned.stderr
     assert "deleted 1 older, 1 interrupted, 0 unused" in pruned.stdout, pruned.stdout
     after = keys()
@@ -407,21 +407,21 @@ def test_prune_keeps_recent_snapshots_the_newest_and_the_blobs_they_use(matrix_t
                    for k in after), after
     assert {f"tracking/blobs/sha256/{d}" for d in (only_old, orphan)} <= after
 
-    pruned = stack.run_script("backup", "scripts/backup.py", "prune", "--grace-hours", "0")
+    pruned = stack.run_script("backup", "-m", "ops", "backup", "prune", "--grace-hours", "0")
     assert "deleted 0 older, 0 interrupted, 2 unused artifact copies (14 bytes)" in pruned.stdout
     after = keys()
     assert {f"tracking/blobs/sha256/{d}" for d in (only_old, orphan)}.isdisjoint(after)
     assert {f"tracking/blobs/sha256/{d}" for d in used} <= after
 
     # Even when every snapshot is past the retention, the newest one stays whole.
-    pruned = stack.run_script("backup", "scripts/backup.py", "prune", "--keep-days", "0.00001",
+    pruned = stack.run_script("backup", "-m", "ops", "backup", "prune", "--keep-days", "0.00001",
                               "--grace-hours", "0")
     assert pruned.returncode == 0 and "kept 1 snapshots" in pruned.stdout, pruned.stdout
-    assert stack.run_script("backup", "scripts/backup.py", "list").stdout.split() == [newest]
+    assert stack.run_script("backup", "-m", "ops", "backup", "list").stdout.split() == [newest]
     assert keys() >= {f"tracking/blobs/sha256/{d}" for d in used} | {
         f"tracking/snapshots/{newest}/manifest.json", f"tracking/snapshots/{newest}/postgres.dump"}
 
-    refused = stack.run_script("backup", "scripts/backup.py", "prune", "--keep-days", "0")
+    refused = stack.run_script("backup", "-m", "ops", "backup", "prune", "--keep-days", "0")
     assert refused.returncode == 2 and "above 0" in refused.stderr, refused.stderr
 
 
@@ -452,9 +452,9 @@ sys.exit(done.returncode)
 """)
     wrapper.chmod(0o755)
     path = f"{bin_dir}:{os.environ['PATH']}"
-    taken = stack.run_script("backup", "scripts/backup.py", "run", extra_env={"PATH": path})
+    taken = stack.run_script("backup", "-m", "ops", "backup", "run", extra_env={"PATH": path})
     assert taken.returncode == 0, taken.stderr
-    [snapshot] = stack.run_script("backup", "scripts/backup.py", "list").stdout.split()
+    [snapshot] = stack.run_script("backup", "-m", "ops", "backup", "list").stdout.split()
     store = stack.bucket_client("backup", "CHAMELEON_S3_ACCESS_KEY", "CHAMELEON_S3_SECRET_KEY")
     manifest = json.loads(store.get_object(
         Bucket=environment["BACKUP_BUCKET"],
@@ -470,15 +470,15 @@ def test_restore_skips_a_snapshot_of_an_empty_database(matrix_trees, stack_facto
     stack.create_bucket()
     url = stack.start_mlflow()
     logged = _log_a_run(url, tmp_path)
-    real = stack.run_script("backup", "scripts/backup.py", "run")
+    real = stack.run_script("backup", "-m", "ops", "backup", "run")
     assert real.returncode == 0 and "(1 runs)" in real.stdout, real.stdout + real.stderr
     # A new lease: an empty database that MLflow has not even initialised, then a backup of it.
     stack.stop_mlflow()
     stack.fresh_database()
-    empty = stack.run_script("backup", "scripts/backup.py", "run", "--no-prune")
+    empty = stack.run_script("backup", "-m", "ops", "backup", "run", "--no-prune")
     assert empty.returncode == 0 and "(0 runs)" in empty.stdout, empty.stdout + empty.stderr
-    first, second = stack.run_script("backup", "scripts/backup.py", "list").stdout.split()
-    restored = stack.run_script("backup", "scripts/restore.py")
+    first, second = stack.run_script("backup", "-m", "ops", "backup", "list").stdout.split()
+    restored = stack.run_script("backup", "-m", "ops", "restore", "run")
     assert restored.returncode == 0, restored.stderr
     assert f"skipping snapshot {second}: it holds no runs" in restored.stdout
     assert f"restored {first}" in restored.stdout

@@ -1,4 +1,4 @@
-"""The `make train ARGS=...` example that `make summary` prints (scripts/status.py) is accepted by
+"""The `make train ARGS=...` example that `make summary` prints (ops/status.py) is accepted by
 the rendered training script's own command line and configuration, for every framework."""
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ print(len(args.overrides))
 
 
 def test_printed_train_args_parse_with_the_rendered_script(matrix_trees):
-    files = ["scripts/status.py", "training/runtime.py", "training/config.yaml"]
+    files = ["ops/status.py", "training/runtime.py", "training/config.yaml"]
     for group in matrix.groups(matrix_trees, files):
-        status = (group.root / "scripts/status.py").read_text()
+        status = (group.root / "ops/status.py").read_text()
         found = re.findall(r"make train ARGS='([^']*)'", status)
         assert found, f"{group.ids}: no ARGS example printed"
         for example in found:

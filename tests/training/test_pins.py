@@ -88,10 +88,12 @@ def test_every_version_a_generated_file_names_comes_from_pins(example_trees):
     assert lock["mlflow"] == pins.version("mlflow")
     assert lock["boto3"] == pins.OPS_TOOLS["boto3"]
     for tree in example_trees.values():
-        tools = (tree / "tools/requirements.txt").read_text()
+        # tools/requirements.txt includes ops/requirements.txt (the lease clients, boto3).
+        ops = (tree / "ops/requirements.txt").read_text()
+        tools = (tree / "tools/requirements.txt").read_text() + ops
+        assert "-r ../ops/requirements.txt\n" in tools
         assert all(f"{name}=={v}\n" in tools for name, v in pins.OPS_TOOLS.items())
-        lease = (tree / "lease/requirements.txt").read_text()
-        assert all(f"{name}=={v}\n" in lease for name, v in pins.LEASE_TOOLS.items())
+        assert all(f"{name}=={v}\n" in ops for name, v in pins.LEASE_TOOLS.items())
         collections = yaml.safe_load((tree / "ansible/requirements.yml").read_text())["collections"]
         assert {c["name"]: c["version"] for c in collections} == pins.ANSIBLE_COLLECTIONS
         versions_tf = (tree / "terraform/versions.tf").read_text()

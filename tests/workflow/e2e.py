@@ -169,9 +169,9 @@ def local_bed(tmp: Path, render_data) -> object:
 
         state = State(region="KVM@TACC", flavors=[{"id": "m1xl", "name": "m1.xlarge", "extra_specs": {}}])
         fake = stack.enter_context(FakeOpenStack(state))
-        # In the repository root (git-ignored), where lease/lease.py's openstacksdk loader looks.
+        # In the repository root (git-ignored), where the lease command's openstacksdk loader looks.
         clouds = repo / "clouds.yaml"
-        config = json.loads((repo / "lease/lease.json").read_text())
+        config = json.loads((repo / "ops/project.json").read_text())["lease"]
         clouds.write_text(fake.clouds_yaml(config["cloud"]))
 
         tf_output = tmp / "terraform-output.json"

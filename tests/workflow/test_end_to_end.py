@@ -1,11 +1,11 @@
 """`make up` -> `make train` -> `make backup` -> `make down` of a rendered repository, end to end.
 
-REAL: the generated Makefile and every script it calls; lease/lease.py with its pinned OpenStack
+REAL: the generated Makefile and the ops package it calls; `ops lease` with its pinned OpenStack
 client libraries over HTTP; ansible/inventory/from_terraform.py; site.yml over SSH with the
 generated ansible.cfg (common, docker, mlflow_stack, training roles); Docker and Compose v2 on the
 node; the tracking stack (MLflow server built from docker/mlflow, PostgreSQL, an S3 artifact store);
 the training image from docker/train and a CPU scikit-learn run logging full provenance to MLflow;
-the backup systemd unit running scripts/backup.py (pg_dump + artifacts) into an S3 object store;
+the backup systemd unit running `python3 -m ops backup run` (pg_dump + artifacts) into an S3 object store;
 `make restore` (MLflow stopped, the snapshot restored, MLflow started); `make logs SERVICE=train`;
 `make down`'s backup check (a stale backup refuses), confirmation and lease deletion.
 
