@@ -1,0 +1,9 @@
+# Values from the spec. Change the spec and re-render rather than editing here.
+# Rendered by repro-gen from .repro-gen/spec.yaml. Your edits survive a re-render (three-way merge).
+# The reservation (and on KVM the reserved flavor) arrive in lease.auto.tfvars.json.
+
+cloud        = "chi_uc"
+project_name = "minimal-study"
+node_names   = ["minimal-study-1"]
+image_name   = "CC-Ubuntu22.04-CUDA"
+key_pair     = "minimal-study"
