@@ -14,7 +14,7 @@ from tests import matrix
 UNSAFE_NOTE = "tagged !unsafe: Ansible uses them as written and never templates them"
 # Every rendered Ansible file that holds spec values.
 UNSAFE_FILES = ("ansible/group_vars/all.yml", "ansible/roles/mlflow_stack/defaults/main.yml",
-                "ansible/roles/training/defaults/main.yml")
+                "ansible/roles/mlflow_stack/vars/main.yml", "ansible/roles/training/defaults/main.yml")
 
 
 class _Loader(yaml.SafeLoader):
