@@ -33,6 +33,11 @@ from pathlib import Path
 from _training import import_training, median_ms, rendered_checkout
 
 
+def pytorch_framework(provenance):
+    """The FRAMEWORK constant of a rendered PyTorch script."""
+    return provenance.Framework("pytorch", "torch", "torch")
+
+
 def reference_packages() -> str:
     """The installed-package listing through importlib.metadata's parsed metadata."""
     from importlib import metadata
@@ -59,7 +64,7 @@ def capture(provenance, runtime, repo: Path, experiment: str) -> tuple[float, fl
     import mlflow
 
     t0 = time.perf_counter()
-    facts, artifacts = provenance.collect("pytorch", "none", repo / "training")
+    facts, artifacts = provenance.collect(pytorch_framework(provenance), "none", repo / "training")
     t1 = time.perf_counter()
     open_run(runtime, experiment)
     t2 = time.perf_counter()
@@ -143,7 +148,8 @@ def main() -> None:
         for name, fn in (("git", lambda: provenance.git_facts(repo)),
                          ("packages", provenance.installed_packages),
                          ("packages, reference", reference_packages),
-                         ("framework", lambda: provenance.framework_facts("pytorch")),
+                         ("framework",
+                          lambda: provenance.framework_facts(pytorch_framework(provenance))),
                          ("gpu (NVML absent)", provenance.nvidia_facts),
                          ("chameleon (absent)", provenance.chameleon_facts)):
             s = time.perf_counter()

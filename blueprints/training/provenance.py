@@ -40,7 +40,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import mlflow
 from mlflow.entities import Param, RunTag
@@ -229,10 +229,20 @@ def environment_facts() -> Facts:
     }
 
 
-def framework_facts(framework: str) -> Facts:
+class Framework(NamedTuple):
+    """What the training script says of its framework (repro-gen's framework table): its name, the
+    engine whose build facts apply (torch, tensorflow or sklearn) and the distribution whose
+    version is the run's fw.version."""
+
+    name: str
+    engine: str
+    package: str
+
+
+def framework_facts(framework: Framework) -> Facts:
     """Framework version, the GPU stack it was built for and how many GPUs it can use."""
-    facts: Facts = {"fw.name": framework}
-    if framework in ("pytorch", "lightning", "huggingface"):
+    facts: Facts = {"fw.name": framework.name}
+    if framework.engine == "torch":
         import torch
 
         facts["fw.torch"] = torch.__version__
@@ -246,13 +256,9 @@ def framework_facts(framework: str) -> Facts:
             nccl = absent("NCCL not available")
         facts["fw.nccl"] = nccl
         facts["fw.gpus_visible"] = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if framework == "lightning":
-            facts["fw.version"] = metadata.version("lightning")
-        elif framework == "huggingface":
-            facts["fw.version"] = metadata.version("transformers")
-        else:
-            facts["fw.version"] = torch.__version__
-    elif framework == "tensorflow":
+        facts["fw.version"] = (torch.__version__ if framework.package == "torch"
+                               else metadata.version(framework.package))
+    elif framework.engine == "tensorflow":
         import tensorflow as tf
 
         build = tf.sysconfig.get_build_info()
@@ -262,13 +268,13 @@ def framework_facts(framework: str) -> Facts:
         facts["fw.rocm"] = build.get("rocm_version") or absent("not a ROCm build")
         facts["fw.nccl"] = absent("TensorFlow does not report NCCL")
         facts["fw.gpus_visible"] = len(tf.config.list_physical_devices("GPU"))
-    elif framework == "sklearn":
-        facts["fw.version"] = metadata.version("scikit-learn")
+    elif framework.engine == "sklearn":
+        facts["fw.version"] = metadata.version(framework.package)
         for key in ("fw.cuda", "fw.cudnn", "fw.nccl", "fw.rocm"):
             facts[key] = absent("scikit-learn runs on the CPU")
         facts["fw.gpus_visible"] = None  # decided from the driver's own count below
     else:
-        raise ValueError(f"unknown framework {framework!r}")
+        raise ValueError(f"unknown framework engine {framework.engine!r}")
     return facts
 
 
@@ -527,7 +533,7 @@ def check_gpu(facts: Facts, expected: bool, accelerator: str) -> None:
 
 # ----- recording ---------------------------------------------------------------------------------
 
-def collect(framework: str, accelerator: str, start: Path) -> tuple[Facts, dict[str, str]]:
+def collect(framework: Framework, accelerator: str, start: Path) -> tuple[Facts, dict[str, str]]:
     """Every fact and artifact, without touching MLflow (cheap enough to run before training).
 
     What waits on other processes or the network (git, `nvidia-smi -q`, the metadata service)

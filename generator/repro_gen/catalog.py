@@ -231,7 +231,54 @@ SSH_USER = "cc"
 # gui_reservations.rst); KVM GPU flavors are capped at 7 days too.
 MAX_LEASE_HOURS = 7 * 24
 
-FRAMEWORKS = ("pytorch", "lightning", "tensorflow", "sklearn", "huggingface")
+
+
+@dataclass(frozen=True)
+class Framework:
+    """A training framework: where it runs, what it installs, how provenance asks it for facts.
+
+    `packages` maps a target (an accelerator, or "local" for the CPU builds of `make train-local`)
+    to its requirements, each `(requirement name, pins.py entry)`; torch itself, with its
+    accelerator build, comes with `engine == "torch"`. `package` is the distribution whose
+    version a run records as fw.version.
+    """
+
+    name: str
+    accelerators: tuple[Accelerator, ...]
+    engine: Literal["torch", "tensorflow", "sklearn"]
+    package: str
+    packages: dict[str, tuple[tuple[str, str], ...]]
+    # Why an accelerator is missing from `accelerators`, for the validation message.
+    not_on: str = ""
+
+    @property
+    def torch(self) -> bool:
+        return self.engine == "torch"
+
+    def requirements(self, target: str) -> tuple[tuple[str, str], ...]:
+        return self.packages.get(target, self.packages.get("any", ()))
+
+
+def _same(*names: str) -> dict[str, tuple[tuple[str, str], ...]]:
+    return {"any": tuple((n, n) for n in names)}
+
+
+_EVERY: tuple[Accelerator, ...] = ("nvidia", "amd", "none")
+FRAMEWORK_TABLE: dict[str, Framework] = {f.name: f for f in (
+    Framework("pytorch", _EVERY, "torch", "torch", _same()),
+    Framework("lightning", _EVERY, "torch", "lightning", _same("lightning")),
+    # tensorflow-rocm on PyPI is stuck at TF 2.14 (no Python 3.12, no NumPy 2): no pinned AMD
+    # image would work, so the combination is refused rather than rendered broken.
+    Framework("tensorflow", ("nvidia", "none"), "tensorflow", "tensorflow", {
+        "local": (("tensorflow", "tensorflow"),),
+        "nvidia": (("tensorflow[and-cuda]", "tensorflow"),),
+        "any": (("tensorflow-cpu", "tensorflow"),)},
+        not_on="TensorFlow has no current ROCm build on PyPI for AMD GPUs"),
+    Framework("sklearn", _EVERY, "sklearn", "scikit-learn", _same("numpy", "scikit-learn")),
+    Framework("huggingface", _EVERY, "torch", "transformers",
+              _same("transformers", "accelerate")),
+)}
+FRAMEWORKS = tuple(FRAMEWORK_TABLE)
 ARTIFACT_STORES = ("minio", "chameleon")
 
 # KVM flavors proposed when nothing else decides (bare metal derives its default from the data).

@@ -105,6 +105,8 @@ def training(spec: Spec) -> dict[str, Any]:
         "base_image": build.base_image or f"python:{PYTHON_IMAGE_TAGS[spec.training.python]}",
         # Exact versions for both requirement files (image and laptop), from one table.
         "pins": {name: pin.version for name, pin in pins.PINS.items()},
+        # The framework's facts (catalog.FRAMEWORK_TABLE): engine, packages, recorded version.
+        "framework": catalog.FRAMEWORK_TABLE[spec.training.framework],
         # The image's PyTorch build (index and local version label), e.g. cu126 or rocm7.2.
         "torch_build": build,
         # What the node's driver must support before the image is built (None off NVIDIA).

@@ -127,10 +127,6 @@ ANSIBLE_COLLECTIONS: dict[str, str] = {
 TERRAFORM_VERSION = ">= 1.6.0, < 2.0.0"
 OPENSTACK_PROVIDER = ("terraform-provider-openstack/openstack", "~> 3.4.0")
 
-# The frameworks whose image installs torch (and so its accelerator build).
-TORCH_FRAMEWORKS = ("pytorch", "lightning", "huggingface")
-
-
 def version(name: str) -> str:
     return PINS[name].version
 

@@ -39,10 +39,13 @@ CIDR_TEXT = r"^[0-9A-Fa-f:.]+/(0|[1-9][0-9]{0,2})$"
 # Modules the generator writes next to the entry point: a script of that name would replace one.
 SUPPORT_MODULES = ("provenance.py", "runtime.py", "__init__.py")
 SPEC_VERSION = 1
-# What the generated requirement files pin (every framework's, and TensorFlow's CPU package).
+# What the generated requirement files pin: every pin, under each name a framework installs it by
+# (tensorflow-cpu is TensorFlow's pin too).
 _GENERATED_PINS = {canonicalize_name(name): f"{name}=={pin.version}"
                    for name, pin in pins.PINS.items()}
-_GENERATED_PINS["tensorflow-cpu"] = f"tensorflow-cpu=={pins.version('tensorflow')}"
+_GENERATED_PINS.update({canonicalize_name(req.split("[")[0]): f"{req.split('[')[0]}=={pins.version(pin)}"
+                        for fw in catalog.FRAMEWORK_TABLE.values()
+                        for reqs in fw.packages.values() for req, pin in reqs})
 REPO_URL = r"^(https://[A-Za-z0-9.-]+(:[0-9]+)?/[A-Za-z0-9._~/-]+|git@[A-Za-z0-9.-]+:[A-Za-z0-9._~/-]+)$"
 ENTRY_POINT = r"^[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*\.py$"
 EXPERIMENT = r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,62}$"
@@ -530,7 +533,7 @@ def _torch_build_runs_on_gpu(spec: Spec) -> Iterator[Problem]:
     hw = catalog.hardware_for(spec.chameleon.site, spec.hardware_name)
     if (build is None or build.compute_capabilities is None or hw is None
             or hw.compute_capability is None
-            or spec.training.framework not in pins.TORCH_FRAMEWORKS):
+            or not catalog.FRAMEWORK_TABLE[spec.training.framework].torch):
         return
     low, high = build.compute_capabilities
     key = catalog.compute_capability_key
@@ -548,13 +551,16 @@ def _torch_build_runs_on_gpu(spec: Spec) -> Iterator[Problem]:
 
 @rule
 def _framework_runs_on_accelerator(spec: Spec) -> Iterator[Problem]:
-    # tensorflow-rocm on PyPI is stuck at TF 2.14 (no Python 3.12, no NumPy 2): no pinned image
-    # would work, so the combination is refused rather than rendered broken.
-    if spec.accelerator == "amd" and spec.training.framework == "tensorflow":
-        yield Problem("training.framework",
-                      "TensorFlow has no current ROCm build on PyPI for AMD GPUs",
-                      "use pytorch, lightning or huggingface on AMD, or TensorFlow on an NVIDIA"
-                      " node type")
+    framework = catalog.FRAMEWORK_TABLE[spec.training.framework]
+    if spec.accelerator is None or spec.accelerator in framework.accelerators:
+        return  # no hardware known yet (reported on its own), or a pairing that works
+    shown = {"nvidia": "NVIDIA", "amd": "AMD", "none": "CPU-only"}
+    others = [f.name for f in catalog.FRAMEWORK_TABLE.values() if spec.accelerator in f.accelerators]
+    yield Problem("training.framework",
+                  framework.not_on or f"{framework.name} does not run on {shown[spec.accelerator]}"
+                  " nodes", f"use {', '.join(others[:-1])} or {others[-1]} on"
+                  f" {shown[spec.accelerator]}, or {framework.name} on an"
+                  f" {' or '.join(shown[a] for a in framework.accelerators if a != 'none')} node type")
 
 
 def _resolve(spec: Spec) -> Spec:

@@ -100,7 +100,7 @@ CASES = [
      "not allowed", 5),
     ("framework", BASE + "training:\n  framework: jax\n", "training.framework", "pytorch", 5),
     ("tensorflow-on-amd", BASE + "chameleon:\n  site: CHI@TACC\n  node_type: gpu_mi100\n"
-     "training:\n  framework: tensorflow\n", "training.framework", "TensorFlow on an NVIDIA", 8),
+     "training:\n  framework: tensorflow\n", "training.framework", "tensorflow on an NVIDIA node type", 8),
     ("unpinned-dep", BASE + "training:\n  extra_dependencies: [pandas>=2]\n",
      "training.extra_dependencies.0", "pin each one", 5),
     ("entry-point-escape", BASE + "training:\n  entry_point: ../../etc/passwd.py\n",

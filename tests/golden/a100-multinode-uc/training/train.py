@@ -102,9 +102,13 @@ def train(session: runtime.Session) -> None:
     mlflow.pytorch.log_model(model.cpu(), name="model", serialization_format="pickle")
 
 
+# The framework as repro-gen's framework table describes it, for the run's provenance.
+FRAMEWORK = provenance.Framework('huggingface', 'torch', 'transformers')
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
-        with runtime.start('huggingface', argv, __doc__) as session:
+        with runtime.start(FRAMEWORK, argv, __doc__) as session:
             train(session)
     except provenance.GPUNotVisible as exc:
         # Fail before any training: a silent CPU fallback would waste the lease.

@@ -114,9 +114,13 @@ def train(session: runtime.Session) -> None:
                             input_example=test_set.tensors[0][:2].numpy())
 
 
+# The framework as repro-gen's framework table describes it, for the run's provenance.
+FRAMEWORK = provenance.Framework('lightning', 'torch', 'lightning')
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
-        with runtime.start('lightning', argv, __doc__) as session:
+        with runtime.start(FRAMEWORK, argv, __doc__) as session:
             train(session)
     except provenance.GPUNotVisible as exc:
         # Fail before any training: a silent CPU fallback would waste the lease.

@@ -80,9 +80,13 @@ def save_checkpoint(session: runtime.Session, model: SGDClassifier, step: int) -
     runtime.upload_checkpoint(session, folder, step)
 
 
+# The framework as repro-gen's framework table describes it, for the run's provenance.
+FRAMEWORK = provenance.Framework('sklearn', 'sklearn', 'scikit-learn')
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
-        with runtime.start('sklearn', argv, __doc__) as session:
+        with runtime.start(FRAMEWORK, argv, __doc__) as session:
             train(session)
     except provenance.GPUNotVisible as exc:
         # Fail before any training: a silent CPU fallback would waste the lease.
