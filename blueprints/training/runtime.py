@@ -209,7 +209,8 @@ class Session:
 
 
 @contextlib.contextmanager
-def start(framework: provenance.Framework, argv: list[str] | None = None, description: str = "") -> Iterator[Session]:
+def start(framework: provenance.Framework, argv: list[str] | None = None,
+          description: str = "") -> Iterator[Session]:
     """Parse the command line, check the GPU, open (or reopen) the run and record provenance.
 
     The GPU check runs before the run opens, so a driver/CUDA mismatch never leaves a half run.

@@ -139,7 +139,10 @@ def test_local_ui_command_works_from_any_folder(tmp_path):
     repo = rendered_checkout(spec_for("sklearn"), tmp_path / "repo")
     (repo / ".venv-train").mkdir()
     (repo / ".venv-train" / ".installed").touch()  # as after `make train-local`: nothing to install
-    done = subprocess.run(["make", "-s", "-n", "-C", str(repo), "mlflow-ui-local"], cwd=tmp_path,
+    # What `make mlflow-ui-local` runs (ops/training.py), asked from another folder.
+    code = ("import shlex, sys; sys.path.insert(0, sys.argv[1]); from ops import training;"
+            " print(shlex.join(training.local_ui_argv()))")
+    done = subprocess.run([sys.executable, "-c", code, str(repo)], cwd=tmp_path,
                           capture_output=True, text=True, check=True)
     (command,) = [line for line in done.stdout.splitlines() if " ui " in line]
     assert shlex.split(command) == [f"{repo}/.venv-train/bin/mlflow", "ui", "--backend-store-uri",

@@ -152,18 +152,21 @@ def test_huggingface_token_is_optional_and_comes_from_the_secrets_env_file(examp
                            "config", "--format", "json"], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert yaml.safe_load(done.stdout)["services"]["train"]["environment"]["HF_TOKEN"] == "hf_from_the_role"
-    makefile = (tree / "Makefile").read_text()
-    assert "--env-file compose/.env.train --env-file compose/.env.train.secrets" in makefile
+    # `make train` (ops/training.py) passes the project's env files to compose, in this order.
+    project = json.loads((tree / "ops/project.json").read_text())
+    assert project["training"]["env_files"] == ["compose/.env.train", "compose/.env.train.secrets"]
     tasks = (tree / "ansible/roles/training/tasks/main.yml").read_text()
     assert "compose/.env.train.secrets" in tasks
 
 
 def test_secrets_env_file_only_for_huggingface_and_every_read_of_it_is_unlogged(matrix_trees):
-    files = ["Makefile", "ansible/roles/training/tasks/main.yml", "README.md", ".repro-gen/spec.yaml"]
+    files = ["ops/project.json", "ansible/roles/training/tasks/main.yml", "README.md",
+             ".repro-gen/spec.yaml"]
     for group in matrix.groups(matrix_trees, files):
         spec = yaml.safe_load((group.root / ".repro-gen/spec.yaml").read_text())
         hf = spec["integrations"]["huggingface"]
-        assert ("compose/.env.train.secrets" in (group.root / "Makefile").read_text()) is hf, group.ids
+        env_files = json.loads((group.root / "ops/project.json").read_text())["training"]["env_files"]
+        assert ("compose/.env.train.secrets" in env_files) is hf, group.ids
         training = training_section(group.root)
         assert "--env-file .env " not in training, f"{group.ids}: no .env exists on the node"
         tasks = yaml.safe_load((group.root / "ansible/roles/training/tasks/main.yml").read_text())
@@ -210,7 +213,7 @@ def test_local_requirements_are_cpu_builds_of_the_image_versions(matrix_trees):
     gpu_only = re.compile(r"cuda|rocm|\+cu\d|nvidia|pyrsmi", re.I)
     same = {"tensorflow-cpu": "tensorflow"}  # the image's CPU package is the laptop's tensorflow
     for group in matrix.groups(matrix_trees, ["training/requirements*.txt", "Makefile",
-                                              ".repro-gen/spec.yaml"]):
+                                              "ops/project.json", ".repro-gen/spec.yaml"]):
         local_file = group.root / "training/requirements-local.txt"
         for line in local_file.read_text().splitlines():
             if not line.startswith("#"):
@@ -224,7 +227,10 @@ def test_local_requirements_are_cpu_builds_of_the_image_versions(matrix_trees):
         assert ".venv-train/.installed: training/requirements-local.txt" in makefile
         assert "pip install --quiet -r training/requirements-local.txt" in makefile
         seed = yaml.safe_load((group.root / ".repro-gen/spec.yaml").read_text())["training"]["seed"]
-        assert f"PYTHONHASHSEED={seed} .venv-train/bin/python training/" in makefile, group.ids
+        # `make train-local` (ops/training.py) runs with PYTHONHASHSEED from the spec's seed.
+        assert json.loads((group.root / "ops/project.json").read_text())["training"]["seed"] == seed
+        ops_training = (group.root / "ops/training.py").read_text()
+        assert '"PYTHONHASHSEED": str(training["seed"])' in ops_training, group.ids
 
 
 def test_gpu_utilisation_has_its_monitoring_library(matrix_trees):
