@@ -267,6 +267,8 @@ def test_curated_battery(field):
 
 # Hypothesis: per field, arbitrary text and text shaped like the field's values. 14 fields ×
 # (500 + 250) examples = 10,500 per run.
+# 10,500 generated values: the full suite's part; the fast tier keeps the curated battery.
+@pytest.mark.slow
 @pytest.mark.parametrize("field", FIELDS)
 def test_hypothesis_values(field):
     shaped = FIELDS[field][3]
